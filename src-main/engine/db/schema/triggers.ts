@@ -1,0 +1,45 @@
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { timestamps, type JsonObject } from './common';
+
+export interface TriggerProperties {
+  format: 'crontab' | 'calendar';
+  pattern: string;
+  start_time?: string;
+  end_time?: string;
+  window?: number;
+  [key: string]: unknown;
+}
+
+export const triggers = sqliteTable(
+  'triggers',
+  {
+    id: text().primaryKey(),
+    projectId: text().notNull(),
+    name: text().notNull(),
+    type: text().notNull(),
+    properties: text({ mode: 'json' }).$type<TriggerProperties>().notNull(),
+    ...timestamps,
+  },
+  (t) => [index('triggers_project_created').on(t.projectId, t.createdAt, t.id)],
+);
+
+export const scheduledOperations = sqliteTable(
+  'scheduled_operations',
+  {
+    id: text().primaryKey(),
+    projectId: text().notNull(),
+    name: text().notNull(),
+    description: text(),
+    operationType: text().notNull(),
+    triggerId: text()
+      .notNull()
+      .references(() => triggers.id),
+    operationDefinition: text({ mode: 'json' }).$type<JsonObject>().notNull(),
+    enabled: integer({ mode: 'boolean' }).notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    index('scheduled_operations_project_created').on(t.projectId, t.createdAt, t.id),
+    index('scheduled_operations_trigger').on(t.triggerId),
+  ],
+);

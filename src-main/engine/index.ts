@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { TokenService } from './auth/tokens';
+import { CheckpointService } from './checkpoints/service';
+import { systemClock, type Clock } from './clock';
+import type { EngineContext } from './context';
+import { openDatabase, type Db } from './db/open';
+import { EngineEvents } from './events';
+import { JobQueue } from './jobs';
+import { silentLog, type Logger } from './log';
+import { OperationLogService } from './operation-logs/service';
+import { PlanService } from './plans/service';
+import { ProtectableRegistry } from './protectables/registry';
+import type { ProtectablePlugin } from './protectables/types';
+import { ProtectionRunner } from './protection/runner';
+import { noopProtectionPlugin, noopProvider } from './providers/noop';
+import { ProviderRegistry } from './providers/registry';
+import type { ProtectionPlugin, ProviderDefinition } from './providers/types';
+import { QuotaService } from './quotas/service';
+import { recoverInterrupted } from './recovery';
+import { RestoreService, VerificationService } from './restores/service';
+import { ScheduledOperationService } from './scheduled-operations/service';
+import { ServiceRegistry } from './services/service';
+import { DEFAULT_TIME_MODEL, type TimeModelOptions } from './triggers/time-model';
+import { TriggerService } from './triggers/service';
+import { directoryProtectable } from '../plugins/local/directory/protectable';
+
+export interface EngineOptions {
+  dataDir: string;
+  clock?: Clock;
+  log?: Logger;
+  /** Extra protectable plugins (resource families) beside the built-in ones. */
+  protectables?: ProtectablePlugin[];
+  /** Extra protection plugins that provider definitions may name. */
+  protectionPlugins?: ProtectionPlugin[];
+  /** Extra built-in providers. */
+  providers?: ProviderDefinition[];
+  timeModel?: Partial<TimeModelOptions>;
+  /** Home folder the directory browser starts in. */
+  homeDir?: string;
+}
+
+/** The engine: typed services over one SQLite database, plus events and background jobs. */
+export interface Engine {
+  readonly dataDir: string;
+  readonly db: Db;
+  /** Shared context, for adapters that build plugin contexts. */
+  readonly ctx: EngineContext;
+  readonly events: EngineEvents;
+  readonly providers: ProviderRegistry;
+  readonly protectables: ProtectableRegistry;
+  readonly tokens: TokenService;
+  readonly plans: PlanService;
+  readonly checkpoints: CheckpointService;
+  readonly restores: RestoreService;
+  readonly verifications: VerificationService;
+  readonly triggers: TriggerService;
+  readonly scheduledOperations: ScheduledOperationService;
+  readonly operationLogs: OperationLogService;
+  readonly quotas: QuotaService;
+  readonly services: ServiceRegistry;
+  readonly jobs: JobQueue;
+  /** What the start repaired after a crash. */
+  readonly recovered: Record<string, number>;
+  /** Resolves when no background job runs. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (or creates) the data folder: database with migrations, providers (built-in and
+ * `providers.d/*.json`), crash repair. Throws `ProviderLoadError` naming a bad provider file.
+ */
+export function createEngine(opts: EngineOptions): Engine {
+  const dataDir = path.resolve(opts.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLog;
+  const db = openDatabase(path.join(dataDir, 'karbor.sqlite'));
+  try {
+    const protectables = new ProtectableRegistry();
+    protectables.register(directoryProtectable(opts.homeDir));
+    for (const p of opts.protectables ?? []) protectables.register(p);
+    const plugins = new Map<string, ProtectionPlugin>([[noopProtectionPlugin.name, noopProtectionPlugin]]);
+    for (const p of opts.protectionPlugins ?? []) plugins.set(p.name, p);
+    const providers = new ProviderRegistry(plugins, protectables);
+    providers.add(noopProvider);
+    for (const p of opts.providers ?? []) providers.add(p);
+    providers.loadDirectory(path.join(dataDir, 'providers.d'));
+
+    const events = new EngineEvents();
+    const ctx: EngineContext = { db, clock, log, dataDir, providers, protectables, events };
+    const jobs = new JobQueue(log);
+    const runner = new ProtectionRunner(ctx);
+    const quotas = new QuotaService(ctx);
+    const operationLogs = new OperationLogService(ctx);
+    const plans = new PlanService(ctx, quotas);
+    const checkpoints = new CheckpointService(ctx, plans, quotas, operationLogs, jobs, runner);
+    const triggers = new TriggerService(ctx, { ...DEFAULT_TIME_MODEL, ...opts.timeModel });
+    const services = new ServiceRegistry(ctx);
+    const recovered = recoverInterrupted(ctx, operationLogs);
+    if (Object.values(recovered).some((n) => n > 0)) log.warn('repaired operations interrupted by the last shutdown', recovered);
+    services.heartbeat();
+    return {
+      dataDir,
+      db,
+      ctx,
+      events,
+      providers,
+      protectables,
+      tokens: new TokenService(db, clock, dataDir),
+      plans,
+      checkpoints,
+      restores: new RestoreService(ctx, checkpoints, operationLogs, jobs, runner),
+      verifications: new VerificationService(ctx, checkpoints, operationLogs, jobs, runner),
+      triggers,
+      scheduledOperations: new ScheduledOperationService(ctx, plans, triggers),
+      operationLogs,
+      quotas,
+      services,
+      jobs,
+      recovered,
+      idle: () => jobs.idle(),
+      async close() {
+        await jobs.close();
+        db.$client.close();
+      },
+    };
+  } catch (err) {
+    db.$client.close();
+    throw err;
+  }
+}
+
+export type { Caller } from './context';
+export * from './errors';

@@ -1,0 +1,157 @@
+import cronParser from 'cron-parser';
+import { rrulestr } from 'rrule';
+import type { TriggerProperties } from '../db/schema';
+import { Invalid } from '../errors';
+
+/** Limits of the time model; the desktop app's default minimum interval is 60 s. */
+export interface TimeModelOptions {
+  minIntervalSeconds: number;
+  minWindowSeconds: number;
+  maxWindowSeconds: number;
+  defaultWindowSeconds: number;
+}
+
+export const DEFAULT_TIME_MODEL: TimeModelOptions = {
+  minIntervalSeconds: 60,
+  minWindowSeconds: 60,
+  maxWindowSeconds: 7 * 86_400,
+  defaultWindowSeconds: 3_600,
+};
+
+/** A validated trigger, ready to compute occurrences. */
+export interface TimeTrigger {
+  properties: TriggerProperties;
+  start?: Date;
+  end?: Date;
+  windowSeconds: number;
+  /** First occurrence strictly after `after` (within start/end), or undefined. */
+  next(after: Date): Date | undefined;
+}
+
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** `YYYY-MM-DD HH:MM[:SS]` or ISO 8601; UTC unless the text carries a zone. */
+export function parseTriggerTime(value: unknown, field: string): Date {
+  if (typeof value !== 'string') throw new Invalid(`${field} must be a string like 'YYYY-MM-DD HH:MM:SS'`);
+  const m = TIME_RE.exec(value.trim());
+  if (!m) throw new Invalid(`${field} '${value}' is not a valid time (expected 'YYYY-MM-DD HH:MM:SS' or ISO 8601)`);
+  const zone = m[7] ?? 'Z';
+  const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== new Date(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`).toISOString().slice(0, 10)) {
+    throw new Invalid(`${field} '${value}' is not a valid time`);
+  }
+  return d;
+}
+
+function parseWindow(value: unknown, opts: TimeModelOptions): number {
+  if (value === undefined || value === null || value === '') return opts.defaultWindowSeconds;
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Invalid(`trigger_info.properties.window must be an integer number of seconds, got '${String(value)}'`);
+  if (n < opts.minWindowSeconds || n > opts.maxWindowSeconds) {
+    throw new Invalid(`trigger_info.properties.window must be between ${opts.minWindowSeconds} and ${opts.maxWindowSeconds} seconds, got ${n}`);
+  }
+  return n;
+}
+
+function checkZone(tz: unknown): string | undefined {
+  if (tz === undefined) return undefined;
+  if (typeof tz !== 'string') throw new Invalid('trigger_info.properties.timezone must be an IANA zone name');
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new Invalid(`trigger_info.properties.timezone '${tz}' is not a known time zone`);
+  }
+  return tz;
+}
+
+type NextFn = (after: Date) => Date | undefined;
+
+function crontabNext(pattern: string, tz: string | undefined): NextFn {
+  const fields = pattern.trim().split(/\s+/);
+  if (fields.length < 5 || fields.length > 6) throw new Invalid(`trigger_info.properties.pattern '${pattern}' is not a crontab pattern (5 or 6 fields)`);
+  try {
+    cronParser.parseExpression(pattern, { tz: tz ?? 'UTC' });
+  } catch (err) {
+    throw new Invalid(`trigger_info.properties.pattern '${pattern}' is invalid: ${(err as Error).message}`);
+  }
+  return (after) => {
+    const it = cronParser.parseExpression(pattern, { currentDate: after, tz: tz ?? 'UTC' });
+    try {
+      return it.next().toDate();
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function calendarNext(pattern: string, start: Date | undefined, tz: string | undefined): NextFn {
+  const lines = pattern.split(/\r?\n|\\n/).map((l) => l.trim()).filter(Boolean);
+  const body = lines.filter((l) => !/^(BEGIN|END):VEVENT$/i.test(l));
+  if (lines[0]?.toUpperCase() !== 'BEGIN:VEVENT' || lines[lines.length - 1]?.toUpperCase() !== 'END:VEVENT') {
+    throw new Invalid("trigger_info.properties.pattern must be an iCalendar 'BEGIN:VEVENT ... RRULE:... END:VEVENT' block");
+  }
+  if (!body.some((l) => /^RRULE:/i.test(l))) throw new Invalid('trigger_info.properties.pattern has no RRULE line');
+  let rule;
+  try {
+    const hasStart = body.some((l) => /^DTSTART/i.test(l));
+    rule = rrulestr(body.join('\n'), { dtstart: hasStart ? undefined : (start ?? new Date(Date.UTC(2000, 0, 1))), tzid: tz, forceset: true });
+  } catch (err) {
+    throw new Invalid(`trigger_info.properties.pattern has an invalid RRULE: ${(err as Error).message}`);
+  }
+  return (after) => rule.after(after, false) ?? undefined;
+}
+
+/**
+ * Validates a trigger's properties and returns its occurrence function. Rejects (400, naming the
+ * property) an unknown format, a bad pattern, bad times, end before start, a window out of range,
+ * occurrences closer than the minimum interval and a schedule with no future occurrence.
+ */
+export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions = DEFAULT_TIME_MODEL): TimeTrigger {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Invalid('trigger_info.properties must be an object');
+  const p = raw as Record<string, unknown>;
+  const format = p.format;
+  if (format !== 'crontab' && format !== 'calendar') {
+    throw new Invalid(`trigger_info.properties.format must be 'crontab' or 'calendar', got '${String(format)}'`);
+  }
+  if (typeof p.pattern !== 'string' || !p.pattern.trim()) throw new Invalid('trigger_info.properties.pattern must be a non-empty string');
+  const pattern = p.pattern;
+  const start = p.start_time !== undefined && p.start_time !== null ? parseTriggerTime(p.start_time, 'trigger_info.properties.start_time') : undefined;
+  const end = p.end_time !== undefined && p.end_time !== null ? parseTriggerTime(p.end_time, 'trigger_info.properties.end_time') : undefined;
+  if (start && end && end <= start) throw new Invalid('trigger_info.properties.end_time must be after start_time');
+  const windowSeconds = parseWindow(p.window, opts);
+  const tz = checkZone(p.timezone);
+  const raw_next = format === 'crontab' ? crontabNext(pattern, tz) : calendarNext(pattern, start, tz);
+  const next: NextFn = (after) => {
+    const from = start && after < start ? new Date(start.getTime() - 1) : after;
+    const t = raw_next(from);
+    return t && (!end || t <= end) ? t : undefined;
+  };
+  const first = next(now);
+  if (!first) throw new Invalid('trigger_info.properties: the pattern has no occurrence in the future (check pattern, start_time and end_time)');
+  // The tightest spacing of a recurring pattern shows within a few consecutive occurrences.
+  let prev = first;
+  for (let i = 0; i < 8; i++) {
+    const t = next(prev);
+    if (!t) break;
+    if ((t.getTime() - prev.getTime()) / 1000 < opts.minIntervalSeconds) {
+      throw new Invalid(`trigger_info.properties.pattern fires more often than the minimum interval of ${opts.minIntervalSeconds} seconds`);
+    }
+    prev = t;
+  }
+  const properties: TriggerProperties = { ...(p as TriggerProperties), format, pattern, window: windowSeconds };
+  return { properties, start, end, windowSeconds, next };
+}
+
+/** The next `n` occurrences after `after`, for previews. */
+export function nextOccurrences(t: TimeTrigger, after: Date, n: number): Date[] {
+  const out: Date[] = [];
+  let cur = after;
+  while (out.length < n) {
+    const t1 = t.next(cur);
+    if (!t1) break;
+    out.push(t1);
+    cur = t1;
+  }
+  return out;
+}

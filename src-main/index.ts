@@ -1,0 +1,4 @@
+import { startDesktop } from './shell/app';
+
+// Electron entry: everything that imports `electron` lives in ./shell.
+startDesktop();
