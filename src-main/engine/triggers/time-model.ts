@@ -37,8 +37,10 @@ export function parseTriggerTime(value: unknown, field: string): Date {
   if (!m) throw new Invalid(`${field} '${value}' is not a valid time (expected 'YYYY-MM-DD HH:MM:SS' or ISO 8601)`);
   const zone = m[7] ?? 'Z';
   const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`;
+  const [y, mo, da, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
+  const check = new Date(Date.UTC(y as number, (mo as number) - 1, da));
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== new Date(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`).toISOString().slice(0, 10)) {
+  if (Number.isNaN(d.getTime()) || check.getUTCMonth() !== (mo as number) - 1 || check.getUTCDate() !== da || (h as number) > 23 || (mi as number) > 59 || (se as number) > 59) {
     throw new Invalid(`${field} '${value}' is not a valid time`);
   }
   return d;
@@ -94,8 +96,12 @@ function calendarNext(pattern: string, start: Date | undefined, tz: string | und
   if (!body.some((l) => /^RRULE:/i.test(l))) throw new Invalid('trigger_info.properties.pattern has no RRULE line');
   let rule;
   try {
-    const hasStart = body.some((l) => /^DTSTART/i.test(l));
-    rule = rrulestr(body.join('\n'), { dtstart: hasStart ? undefined : (start ?? new Date(Date.UTC(2000, 0, 1))), tzid: tz, forceset: true });
+    // rrule's `dtstart` option is ignored by rule sets: a DTSTART line is what it honours.
+    if (!body.some((l) => /^DTSTART/i.test(l))) {
+      const t = (start ?? new Date(Date.UTC(2000, 0, 1))).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      body.unshift(tz ? `DTSTART;TZID=${tz}:${t.replace('Z', '')}` : `DTSTART:${t}`);
+    }
+    rule = rrulestr(body.join('\n'), { forceset: true });
   } catch (err) {
     throw new Invalid(`trigger_info.properties.pattern has an invalid RRULE: ${(err as Error).message}`);
   }
