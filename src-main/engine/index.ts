@@ -21,6 +21,7 @@ import { recoverInterrupted } from './recovery';
 import { RestoreService, VerificationService } from './restores/service';
 import { ScheduledOperationService } from './scheduled-operations/service';
 import { ServiceRegistry } from './services/service';
+import { DEFAULT_SCHEDULER, Scheduler, type SchedulerOptions } from './scheduler/scheduler';
 import { DEFAULT_TIME_MODEL, type TimeModelOptions } from './triggers/time-model';
 import { TriggerService } from './triggers/service';
 import { directoryProtectable } from '../plugins/local/directory/protectable';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   timeModel?: Partial<TimeModelOptions>;
   /** Home folder the directory browser starts in. */
   homeDir?: string;
+  /** Run scheduled operations (default true; tools that only read or write data pass false). */
+  scheduler?: boolean | Partial<SchedulerOptions>;
 }
 
 /** The engine: typed services over one SQLite database, plus events and background jobs. */
@@ -60,6 +63,7 @@ export interface Engine {
   readonly quotas: QuotaService;
   readonly services: ServiceRegistry;
   readonly jobs: JobQueue;
+  readonly scheduler: Scheduler;
   /** What the start repaired after a crash. */
   readonly recovered: Record<string, number>;
   /** Resolves when no background job runs. */
@@ -101,6 +105,15 @@ export function createEngine(opts: EngineOptions): Engine {
     const recovered = recoverInterrupted(ctx, operationLogs);
     if (Object.values(recovered).some((n) => n > 0)) log.warn('repaired operations interrupted by the last shutdown', recovered);
     services.heartbeat();
+    const scheduledOperations = new ScheduledOperationService(ctx, plans, triggers);
+    const scheduler = new Scheduler(
+      ctx,
+      { checkpoints, triggers, logs: operationLogs },
+      { ...DEFAULT_SCHEDULER, ...(typeof opts.scheduler === 'object' ? opts.scheduler : {}) },
+    );
+    triggers.onChange = (id) => scheduler.refreshTrigger(id);
+    scheduledOperations.onChange = (id) => scheduler.refresh(id);
+    if (opts.scheduler !== false) scheduler.start();
     return {
       dataDir,
       db,
@@ -114,7 +127,8 @@ export function createEngine(opts: EngineOptions): Engine {
       restores: new RestoreService(ctx, checkpoints, operationLogs, jobs, runner),
       verifications: new VerificationService(ctx, checkpoints, operationLogs, jobs, runner),
       triggers,
-      scheduledOperations: new ScheduledOperationService(ctx, plans, triggers),
+      scheduledOperations,
+      scheduler,
       operationLogs,
       quotas,
       services,
@@ -122,6 +136,7 @@ export function createEngine(opts: EngineOptions): Engine {
       recovered,
       idle: () => jobs.idle(),
       async close() {
+        await scheduler.stop();
         await jobs.close();
         db.$client.close();
       },

@@ -72,7 +72,7 @@ export function parsePage(q: RawPageQuery, sortable: readonly string[], defaultS
       throw new Invalid(`sort: invalid sort key '${s.key}' (allowed: ${sortable.join(', ')})`);
     }
     if (s.dir !== 'asc' && s.dir !== 'desc') {
-      throw new Invalid(`sort: invalid sort direction '${s.dir}' (allowed: asc, desc)`);
+      throw new Invalid(`sort: invalid sort direction '${String(s.dir)}' (allowed: asc, desc)`);
     }
   }
   if (!sort.some((s) => s.key === 'id')) sort = [...sort, { key: 'id', dir: sort[sort.length - 1]?.dir ?? 'desc' }];
@@ -103,7 +103,7 @@ export function listPage<T>(db: Db, spec: PagedTable, scope: SQL | undefined, fi
       .select()
       .from(spec.table)
       .where(and(scope, eq(idCol, page.marker)))
-      .get() as Record<string, unknown> | undefined;
+      .get();
     if (!marker) throw new Invalid(`marker '${page.marker}' not found`);
     const value = (key: string): unknown => marker[propOf(spec, key)];
     const branches: SQL[] = [];

@@ -36,7 +36,7 @@ export function openDatabase(file: string, migrationsDir = findMigrationsDir()):
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
-  const db = drizzle(sqlite, { schema, casing: 'snake_case' }) as Db;
+  const db: Db = drizzle({ client: sqlite, schema, casing: 'snake_case' });
   if (existed && hasPendingMigrations(sqlite, migrationsDir)) {
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
     fs.copyFileSync(file, `${file}.pre-migration`);

@@ -1,8 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { formatTimestamp } from '../clock';
 import type { Caller, EngineContext } from '../context';
-import { scheduledOperations } from '../db/schema';
+import { scheduleStates, scheduledOperations } from '../db/schema';
 import type { JsonObject } from '../db/schema/common';
 import { Invalid, NotFound } from '../errors';
 import { listPage, parsePage, type RawPageQuery } from '../paging';
@@ -23,6 +23,9 @@ export interface ScheduledOperation {
   enabled: boolean;
   project_id: string;
   created_at: string;
+  /** When the scheduler will next run it (UTC ISO), null when disabled or finished. */
+  next_run_at: string | null;
+  last_run: { at: string; status: string | null; checkpoint_id: string | null; error: string | null } | null;
 }
 
 export interface ScheduledOperationInput {
@@ -42,7 +45,7 @@ export interface ScheduledOperationFilters extends RawPageQuery {
 
 type Row = typeof scheduledOperations.$inferSelect;
 
-function view(r: Row): ScheduledOperation {
+function view(r: Row, s?: typeof scheduleStates.$inferSelect): ScheduledOperation {
   return {
     id: r.id,
     name: r.name,
@@ -53,6 +56,8 @@ function view(r: Row): ScheduledOperation {
     enabled: r.enabled,
     project_id: r.projectId,
     created_at: r.createdAt,
+    next_run_at: r.enabled ? (s?.nextRunAt ?? null) : null,
+    last_run: s?.lastRunAt ? { at: s.lastRunAt, status: s.lastRunStatus, checkpoint_id: s.lastCheckpointId, error: s.lastError } : null,
   };
 }
 
@@ -88,15 +93,15 @@ export class ScheduledOperationService {
         columns: { id: scheduledOperations.id, name: scheduledOperations.name, created_at: scheduledOperations.createdAt },
       },
       projectScope(scheduledOperations.projectId, caller, q.all_tenants !== undefined),
-      f.length ? f.reduce((a, b) => a && b) : undefined,
+      and(...f),
       page,
-    ).map(view);
+    ).map((r) => this.view(r));
   }
 
   get(caller: Caller, id: string): ScheduledOperation {
     const row = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, requireUuid(id, 'scheduled_operation_id'))).get();
     if (!row || !canSee(caller, row.projectId)) throw new NotFound(`Scheduled operation ${id} could not be found.`, 'SCHEDULED_OPERATION_NOT_FOUND');
-    return view(row);
+    return this.view(row);
   }
 
   create(caller: Caller, input: ScheduledOperationInput): ScheduledOperation {
@@ -135,7 +140,11 @@ export class ScheduledOperationService {
     };
     this.ctx.db.insert(scheduledOperations).values(row).run();
     this.onChange(row.id);
-    return view(row);
+    return this.view(row);
+  }
+
+  private view(r: Row): ScheduledOperation {
+    return view(r, this.ctx.db.select().from(scheduleStates).where(eq(scheduleStates.operationId, r.id)).get());
   }
 
   setEnabled(caller: Caller, id: string, enabled: boolean): ScheduledOperation {

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { formatTimestamp } from '../clock';
 import type { Caller, EngineContext } from '../context';
@@ -55,7 +55,7 @@ export class TriggerService {
       this.ctx.db,
       { table: triggers, columns: { id: triggers.id, name: triggers.name, created_at: triggers.createdAt } },
       projectScope(triggers.projectId, caller, q.all_tenants !== undefined),
-      f.length ? f.reduce((a, b) => a && b) : undefined,
+      and(...f),
       page,
     ).map(view);
   }
@@ -99,7 +99,10 @@ export class TriggerService {
     const set: Partial<Row> = { updatedAt: formatTimestamp(this.ctx.clock.now()) };
     if (input.name !== undefined) set.name = requireName(input.name, 'trigger_info.name');
     if (input.type !== undefined && input.type !== 'time') throw new Invalid(`trigger_info.type must be 'time'`);
-    if (input.properties !== undefined) set.properties = parseTimeTrigger(input.properties, this.ctx.clock.now(), this.timeModel).properties;
+    // Karbor (and its CLI, which always sends `properties`, `{}` when not given) treats empty properties as "unchanged".
+    const props = input.properties;
+    const emptyProps = typeof props === 'object' && props !== null && !Array.isArray(props) && Object.keys(props).length === 0;
+    if (props !== undefined && !emptyProps) set.properties = parseTimeTrigger(props, this.ctx.clock.now(), this.timeModel).properties;
     this.ctx.db.update(triggers).set(set).where(eq(triggers.id, cur.id)).run();
     this.onChange(cur.id);
     return this.get(caller, cur.id);

@@ -37,10 +37,10 @@ export function parseTriggerTime(value: unknown, field: string): Date {
   if (!m) throw new Invalid(`${field} '${value}' is not a valid time (expected 'YYYY-MM-DD HH:MM:SS' or ISO 8601)`);
   const zone = m[7] ?? 'Z';
   const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`;
-  const [y, mo, da, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
-  const check = new Date(Date.UTC(y as number, (mo as number) - 1, da));
+  const [y = 0, mo = 0, da = 0, h = 0, mi = 0, se = 0] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number);
+  const check = new Date(Date.UTC(y, mo - 1, da));
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime()) || check.getUTCMonth() !== (mo as number) - 1 || check.getUTCDate() !== da || (h as number) > 23 || (mi as number) > 59 || (se as number) > 59) {
+  if (Number.isNaN(d.getTime()) || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== da || h > 23 || mi > 59 || se > 59) {
     throw new Invalid(`${field} '${value}' is not a valid time`);
   }
   return d;
@@ -49,7 +49,7 @@ export function parseTriggerTime(value: unknown, field: string): Date {
 function parseWindow(value: unknown, opts: TimeModelOptions): number {
   if (value === undefined || value === null || value === '') return opts.defaultWindowSeconds;
   const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Invalid(`trigger_info.properties.window must be an integer number of seconds, got '${String(value)}'`);
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Invalid(`trigger_info.properties.window must be an integer number of seconds, got ${JSON.stringify(value)}`);
   if (n < opts.minWindowSeconds || n > opts.maxWindowSeconds) {
     throw new Invalid(`trigger_info.properties.window must be between ${opts.minWindowSeconds} and ${opts.maxWindowSeconds} seconds, got ${n}`);
   }

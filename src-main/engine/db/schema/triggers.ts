@@ -43,3 +43,20 @@ export const scheduledOperations = sqliteTable(
     index('scheduled_operations_trigger').on(t.triggerId),
   ],
 );
+
+/**
+ * The scheduler's memory per operation, so a restart or a sleep neither repeats nor forgets a
+ * run: the last occurrence handled (run or dropped), the armed next run and the last result.
+ */
+export const scheduleStates = sqliteTable('schedule_states', {
+  operationId: text()
+    .primaryKey()
+    .references(() => scheduledOperations.id, { onDelete: 'cascade' }),
+  lastHandledAt: text().notNull(),
+  nextRunAt: text(),
+  runningSince: text(),
+  lastRunAt: text(),
+  lastRunStatus: text(),
+  lastCheckpointId: text(),
+  lastError: text(),
+});

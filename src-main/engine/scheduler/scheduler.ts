@@ -1,0 +1,330 @@
+import { eq } from 'drizzle-orm';
+import schedule from 'node-schedule';
+import type { CheckpointService } from '../checkpoints/service';
+import { errorText } from '../checkpoints/service';
+import type { Caller, EngineContext } from '../context';
+import { scheduleStates, scheduledOperations, triggers } from '../db/schema';
+import type { OperationLogService } from '../operation-logs/service';
+import type { TimeTrigger } from '../triggers/time-model';
+import type { TriggerService } from '../triggers/service';
+import { applyRetention } from './retention';
+
+export interface SchedulerOptions {
+  /** Runs in flight at once across all operations. */
+  concurrency: number;
+  /** Wall-clock re-check period (timers drift across suspend). 0 disables the periodic check. */
+  checkIntervalMs: number;
+  /** At most this many dropped occurrences are logged one by one per check; the rest are summed up. */
+  maxDroppedLogs: number;
+}
+
+export const DEFAULT_SCHEDULER: SchedulerOptions = { concurrency: 2, checkIntervalMs: 60_000, maxDroppedLogs: 24 };
+
+export interface ScheduleStatus {
+  operationId: string;
+  nextRunAt: string | null;
+  running: boolean;
+  lastRunAt: string | null;
+  lastRunStatus: string | null;
+  lastCheckpointId: string | null;
+  lastError: string | null;
+}
+
+type OpRow = typeof scheduledOperations.$inferSelect;
+type StateRow = typeof scheduleStates.$inferSelect;
+
+/**
+ * Runs scheduled operations. node-schedule arms each operation's next occurrence, but every
+ * decision is taken by `check()` against the wall clock: on each timer, every minute, at start
+ * and on resume. A missed occurrence runs once if now is inside its window, otherwise it is
+ * logged as dropped with its scheduled time — never a burst of catch-ups, never silence.
+ * An operation never overlaps itself, and at most `concurrency` runs are in flight.
+ */
+export class Scheduler {
+  private readonly jobs = new Map<string, schedule.Job>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly waiting: string[] = [];
+  private interval?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly deps: { checkpoints: CheckpointService; triggers: TriggerService; logs: OperationLogService },
+    private readonly opts: SchedulerOptions = DEFAULT_SCHEDULER,
+  ) {}
+
+  start(): void {
+    this.ctx.db.update(scheduleStates).set({ runningSince: null }).run();
+    this.check();
+    if (this.opts.checkIntervalMs > 0) {
+      this.interval = setInterval(() => this.check(), this.opts.checkIntervalMs);
+      this.interval.unref();
+    }
+  }
+
+  /** Stops arming and waits for runs in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.interval) clearInterval(this.interval);
+    for (const j of this.jobs.values()) j.cancel();
+    this.jobs.clear();
+    await Promise.all([...this.running.values()]);
+  }
+
+  /** Re-evaluates every enabled operation against the wall clock and re-arms its timer. */
+  check(): void {
+    if (this.stopped) return;
+    const ops = this.ctx.db.select().from(scheduledOperations).all();
+    const live = new Set<string>();
+    for (const op of ops) {
+      if (!op.enabled) {
+        this.disarm(op.id);
+        continue;
+      }
+      live.add(op.id);
+      try {
+        this.evaluate(op);
+      } catch (err) {
+        this.ctx.log.error('scheduler could not evaluate an operation', { operation: op.id, error: errorText(err) });
+      }
+    }
+    for (const id of [...this.jobs.keys()]) if (!live.has(id)) this.disarm(id);
+  }
+
+  /** Re-arms one operation (after create, enable/disable, trigger change). */
+  refresh(operationId: string): void {
+    const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
+    if (!op || !op.enabled) {
+      this.disarm(operationId);
+      if (op) this.ctx.db.update(scheduleStates).set({ nextRunAt: null }).where(eq(scheduleStates.operationId, op.id)).run();
+      return;
+    }
+    this.evaluate(op);
+  }
+
+  /** Re-arms every operation of a trigger. */
+  refreshTrigger(triggerId: string): void {
+    for (const op of this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.triggerId, triggerId)).all()) {
+      this.refresh(op.id);
+    }
+  }
+
+  status(operationId: string): ScheduleStatus | undefined {
+    const s = this.ctx.db.select().from(scheduleStates).where(eq(scheduleStates.operationId, operationId)).get();
+    if (!s) return undefined;
+    return {
+      operationId,
+      nextRunAt: s.nextRunAt,
+      running: this.running.has(operationId),
+      lastRunAt: s.lastRunAt,
+      lastRunStatus: s.lastRunStatus,
+      lastCheckpointId: s.lastCheckpointId,
+      lastError: s.lastError,
+    };
+  }
+
+  /** Resolves when no run is in flight or waiting. */
+  async idle(): Promise<void> {
+    while (this.running.size || this.waiting.length) await Promise.all([...this.running.values()]);
+  }
+
+  private state(op: OpRow): StateRow {
+    const s = this.ctx.db.select().from(scheduleStates).where(eq(scheduleStates.operationId, op.id)).get();
+    if (s) return s;
+    // A new operation starts after its creation: occurrences before it are not "missed".
+    const fresh: StateRow = {
+      operationId: op.id,
+      lastHandledAt: new Date(`${op.createdAt.slice(0, 23)}Z`).toISOString(),
+      nextRunAt: null,
+      runningSince: null,
+      lastRunAt: null,
+      lastRunStatus: null,
+      lastCheckpointId: null,
+      lastError: null,
+    };
+    this.ctx.db.insert(scheduleStates).values(fresh).onConflictDoNothing().run();
+    return fresh;
+  }
+
+  private evaluate(op: OpRow): void {
+    const trig = this.ctx.db.select().from(triggers).where(eq(triggers.id, op.triggerId)).get();
+    if (!trig) return;
+    const time: TimeTrigger = this.deps.triggers.timeTrigger({ properties: trig.properties });
+    const now = this.ctx.clock.now();
+    const st = this.state(op);
+    let cursor = new Date(st.lastHandledAt);
+    const due: Date[] = [];
+    for (let t = time.next(cursor); t && t <= now; t = time.next(t)) {
+      due.push(t);
+      // A schedule far behind (months asleep) is summed up, not walked forever.
+      if (due.length > 10_000) break;
+    }
+    if (due.length) {
+      const latest = due[due.length - 1] as Date;
+      const inWindow = now.getTime() <= latest.getTime() + time.windowSeconds * 1000;
+      const dropped = inWindow ? due.slice(0, -1) : due;
+      this.logDropped(op, dropped, time.windowSeconds, inWindow ? undefined : now);
+      cursor = latest;
+      this.ctx.db.update(scheduleStates).set({ lastHandledAt: latest.toISOString() }).where(eq(scheduleStates.operationId, op.id)).run();
+      if (inWindow) this.enqueue(op.id, latest);
+    }
+    const next = time.next(new Date(Math.max(cursor.getTime(), now.getTime())));
+    this.ctx.db
+      .update(scheduleStates)
+      .set({ nextRunAt: next ? next.toISOString() : null })
+      .where(eq(scheduleStates.operationId, op.id))
+      .run();
+    this.arm(op.id, next);
+  }
+
+  private arm(operationId: string, at: Date | undefined): void {
+    this.disarm(operationId);
+    if (!at || this.stopped) return;
+    // The timer only wakes the check; the check decides with the wall clock.
+    const job = schedule.scheduleJob(at, () => this.check());
+    if (job) this.jobs.set(operationId, job);
+  }
+
+  private disarm(operationId: string): void {
+    this.jobs.get(operationId)?.cancel();
+    this.jobs.delete(operationId);
+  }
+
+  private logDropped(op: OpRow, dropped: Date[], windowSeconds: number, _now?: Date): void {
+    if (!dropped.length) return;
+    const shown = dropped.slice(-this.opts.maxDroppedLogs);
+    const hidden = dropped.length - shown.length;
+    for (const t of shown) {
+      const id = this.deps.logs.start({
+        projectId: op.projectId,
+        operationType: 'protect',
+        status: 'dropped',
+        planId: String(op.operationDefinition.plan_id),
+        providerId: String(op.operationDefinition.provider_id),
+        scheduledOperationId: op.id,
+        extraInfo: { scheduled_at: t.toISOString(), reason: 'missed', ...(hidden && t === shown[0] ? { earlier_missed: hidden } : {}) },
+      });
+      this.deps.logs.finish(
+        id,
+        'dropped',
+        `run scheduled at ${t.toISOString()} was missed (the app was closed or the machine asleep) and its ${windowSeconds}s window has passed`,
+      );
+    }
+  }
+
+  private enqueue(operationId: string, scheduledAt: Date): void {
+    if (this.running.has(operationId) || this.waiting.includes(operationId)) {
+      const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
+      if (op) {
+        const id = this.deps.logs.start({
+          projectId: op.projectId,
+          operationType: 'protect',
+          status: 'dropped',
+          scheduledOperationId: op.id,
+          planId: String(op.operationDefinition.plan_id),
+          providerId: String(op.operationDefinition.provider_id),
+          extraInfo: { scheduled_at: scheduledAt.toISOString(), reason: 'overlap' },
+        });
+        this.deps.logs.finish(id, 'dropped', `run scheduled at ${scheduledAt.toISOString()} skipped: the previous run of this operation is still going`);
+      }
+      return;
+    }
+    this.waiting.push(operationId);
+    this.pump(scheduledAt);
+  }
+
+  private pump(scheduledAt: Date): void {
+    while (this.running.size < this.opts.concurrency && this.waiting.length) {
+      const id = this.waiting.shift() as string;
+      const p = this.run(id, scheduledAt)
+        .catch((err: unknown) => this.ctx.log.error('scheduled run failed unexpectedly', { operation: id, error: errorText(err) }))
+        .finally(() => {
+          this.running.delete(id);
+          this.pump(scheduledAt);
+        });
+      this.running.set(id, p);
+    }
+  }
+
+  private async run(operationId: string, scheduledAt: Date): Promise<void> {
+    const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
+    if (!op || !op.enabled) return;
+    const def = op.operationDefinition;
+    const caller: Caller = { projectId: op.projectId, isAdmin: false };
+    const providerId = String(def.provider_id);
+    const planId = String(def.plan_id);
+    const startedAt = this.ctx.clock.now().toISOString();
+    this.ctx.db.update(scheduleStates).set({ runningSince: startedAt }).where(eq(scheduleStates.operationId, op.id)).run();
+    let status = 'error';
+    let error: string | null = null;
+    let checkpointId: string | null = null;
+    try {
+      const cp = this.deps.checkpoints.create(caller, providerId, planId, {
+        extraInfo: {
+          created_by: 'operation-engine',
+          trigger_id: op.triggerId,
+          scheduled_operation_id: op.id,
+          scheduled_at: scheduledAt.toISOString(),
+        },
+        scheduledOperationId: op.id,
+      });
+      checkpointId = cp.id;
+      const end = await this.waitForCheckpoint(cp.id);
+      status = end.status;
+      error = end.error ?? null;
+      if (status === 'available' && op.operationType === 'retention_protect') {
+        this.retain(op, caller, providerId, planId);
+      }
+    } catch (err) {
+      error = errorText(err);
+      const id = this.deps.logs.start({
+        projectId: op.projectId,
+        operationType: 'protect',
+        status: 'error',
+        planId,
+        providerId,
+        scheduledOperationId: op.id,
+        extraInfo: { scheduled_at: scheduledAt.toISOString() },
+      });
+      this.deps.logs.finish(id, 'error', error);
+    } finally {
+      this.ctx.db
+        .update(scheduleStates)
+        .set({ runningSince: null, lastRunAt: startedAt, lastRunStatus: status, lastCheckpointId: checkpointId, lastError: error })
+        .where(eq(scheduleStates.operationId, op.id))
+        .run();
+    }
+  }
+
+  private retain(op: OpRow, caller: Caller, providerId: string, planId: string): void {
+    const def = op.operationDefinition;
+    const logId = this.deps.logs.start({
+      projectId: op.projectId,
+      operationType: 'retention',
+      status: 'running',
+      planId,
+      providerId,
+      scheduledOperationId: op.id,
+    });
+    try {
+      const deleted = applyRetention(this.ctx, this.deps.checkpoints, caller, providerId, planId, {
+        maxBackups: typeof def.max_backups === 'number' ? def.max_backups : undefined,
+        retentionDays: typeof def.retention_duration === 'number' ? def.retention_duration : undefined,
+      });
+      this.deps.logs.finish(logId, 'success', undefined, { deleted_checkpoints: deleted });
+    } catch (err) {
+      this.deps.logs.finish(logId, 'error', errorText(err));
+    }
+  }
+
+  private waitForCheckpoint(id: string): Promise<{ status: string; error?: string }> {
+    return new Promise((resolve) => {
+      const off = this.ctx.events.on('checkpoint.status', (e) => {
+        if (e.checkpointId === id && (e.status === 'available' || e.status === 'error')) {
+          off();
+          resolve({ status: e.status, error: e.error });
+        }
+      });
+    });
+  }
+}
