@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const APP_NAME = 'karbor-desktop';
+/** Kept equal to package.json's version (a test checks it). */
+export const APP_VERSION = '0.1.0';
 
 /** The same folder Electron's `userData` uses, so serve mode and the desktop app share data. */
 export function defaultDataDir(env = process.env, platform = process.platform): string {

@@ -1,4 +1,7 @@
 import { startDesktop } from './shell/app';
 
 // Electron entry: everything that imports `electron` lives in ./shell.
-startDesktop();
+startDesktop().catch((err: unknown) => {
+  process.stderr.write(`Karbor Desktop could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

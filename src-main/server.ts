@@ -6,6 +6,9 @@ import { buildApi } from './api/app';
 import { findRendererDir } from './app-paths';
 import type { Engine } from './engine';
 import type { Logger } from './engine/log';
+import type { AppInfo } from './contract';
+import { registerUiBridge } from './ui/http-bridge';
+import { APP_VERSION } from './app-paths';
 
 export const DEFAULT_PORT = 8799;
 export const LISTEN_HOST = '127.0.0.1';
@@ -30,6 +33,7 @@ export interface ServerOptions {
   /** 0 picks a free port (tests). */
   port?: number;
   bodyLimit?: number;
+  mode?: 'desktop' | 'headless';
   /** Serve the built renderer under `/ui/` (headless mode). */
   rendererDir?: string | false;
 }
@@ -40,12 +44,22 @@ export interface ServerOptions {
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { engine } = opts;
+  let appInfo: AppInfo = {
+    version: APP_VERSION,
+    dataDir: engine.dataDir,
+    apiEndpoint: null,
+    tokenFile: null,
+    projectId: engine.tokens.localProjectId(),
+    mode: opts.mode ?? 'headless',
+    providerFiles: engine.providers.loadedFiles(),
+  };
   const rendererDir = opts.rendererDir === false ? undefined : (opts.rendererDir ?? findRendererDir());
   const app = await buildApi({
     engine,
     log: opts.log,
     bodyLimit: opts.bodyLimit,
     extra: async (a) => {
+      registerUiBridge(a, engine, opts.log, () => appInfo);
       if (!rendererDir) return;
       await a.register(fastifyStatic, { root: rendererDir, prefix: '/ui/', decorateReply: false });
       a.get('/ui', async (_req, reply) => reply.redirect('/ui/'));
@@ -58,6 +72,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = engine.tokens.ensureTokenFile();
   const endpoint = `${baseUrl}/v1/${token.projectId}`;
   fs.writeFileSync(path.join(engine.dataDir, 'api-endpoint'), `${endpoint}\n`);
+  appInfo = {
+    version: APP_VERSION,
+    dataDir: engine.dataDir,
+    apiEndpoint: endpoint,
+    tokenFile: token.file,
+    projectId: token.projectId,
+    mode: opts.mode ?? 'headless',
+    providerFiles: engine.providers.loadedFiles(),
+  };
   return {
     app,
     port,

@@ -1,23 +1,38 @@
-import { app, BrowserWindow, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, powerMonitor, shell, Tray } from 'electron';
 import path from 'node:path';
-import { createEngine, type Engine } from '../engine';
+import { pathToFileURL } from 'node:url';
+import type { Caller, Engine } from '../engine';
+import { createEngine } from '../engine';
 import { consoleLog } from '../engine/log';
 import { startServer, type RunningServer } from '../server';
+import { createUiHandlers } from '../ui/handlers';
+import { forwardEvents, registerIpc } from './ipc';
+import { watchForNotifications } from './notify';
+import { buildTrayMenu, readTrayState, trayIconName } from './tray-menu';
 import { secureWindowOptions } from './window-options';
 
+export interface DesktopHandle {
+  engine: Engine;
+  server: RunningServer;
+  window(): BrowserWindow | undefined;
+  refreshTray(): void;
+}
+
 /**
- * The desktop app: one engine in the main process, the REST API on 127.0.0.1, and a window on
- * the built renderer. Data lives in Electron's `userData` (or KARBOR_DATA_DIR).
+ * The desktop app: one engine in the main process, the REST API on 127.0.0.1, a window on the
+ * built renderer, a tray that stays when the window closes. Data lives in Electron's `userData`
+ * (or KARBOR_DATA_DIR). Resolves once everything runs (tests use the handle).
  */
-export function startDesktop(): void {
+export async function startDesktop(): Promise<DesktopHandle | undefined> {
   const log = consoleLog();
   if (!app.requestSingleInstanceLock()) {
     app.quit();
-    return;
+    return undefined;
   }
-  let engine: Engine | undefined;
-  let server: RunningServer | undefined;
   let window: BrowserWindow | undefined;
+  let quitting = false;
+  const rendererFile = path.join(__dirname, '../renderer/index.html');
+  const rendererUrl = pathToFileURL(rendererFile).toString();
 
   const openWindow = (): void => {
     if (window && !window.isDestroyed()) {
@@ -25,25 +40,87 @@ export function startDesktop(): void {
       window.focus();
       return;
     }
-    window = new BrowserWindow(secureWindowOptions(path.join(__dirname, '../preload/index.js')));
-    window.webContents.setWindowOpenHandler(({ url }) => {
+    const win = new BrowserWindow(secureWindowOptions(path.join(__dirname, '../preload/index.js')));
+    window = win;
+    win.webContents.setWindowOpenHandler(({ url }) => {
       if (/^https?:\/\//.test(url)) void shell.openExternal(url);
       return { action: 'deny' };
     });
-    window.webContents.on('will-navigate', (event) => event.preventDefault());
-    void window.loadFile(path.join(__dirname, '../renderer/index.html'));
+    win.webContents.on('will-navigate', (event, url) => {
+      if (url !== rendererUrl) event.preventDefault();
+    });
+    // Closing the window keeps the app (and its schedules) running in the tray.
+    win.on('close', (event) => {
+      if (!quitting) {
+        event.preventDefault();
+        win.hide();
+      }
+    });
+    void win.loadFile(rendererFile);
   };
 
   app.on('second-instance', openWindow);
   app.on('window-all-closed', () => undefined);
+  await app.whenReady();
+  const dataDir = process.env.KARBOR_DATA_DIR ?? app.getPath('userData');
+  const engine = createEngine({ dataDir, log });
+  const server = await startServer({ engine, log, port: Number(process.env.KARBOR_PORT ?? 8799), rendererDir: false, mode: 'desktop' });
+  const caller: Caller = { projectId: server.projectId, isAdmin: true };
+  registerIpc(ipcMain, createUiHandlers(engine, caller, () => ({ ...appInfoOf(server, engine), mode: 'desktop' })), rendererUrl, log);
+  forwardEvents(engine, () => window?.webContents);
+
+  const icons = {
+    idle: nativeImage.createFromPath(path.join(__dirname, '../../resources/icons/tray-idle.png')),
+    running: nativeImage.createFromPath(path.join(__dirname, '../../resources/icons/tray-running.png')),
+    failed: nativeImage.createFromPath(path.join(__dirname, '../../resources/icons/tray-failed.png')),
+  };
+  const tray = new Tray(icons.idle);
+  tray.setToolTip('Karbor Desktop');
+  const refreshTray = (): void => {
+    const state = readTrayState(engine, caller);
+    tray.setImage(icons[trayIconName(state)]);
+    tray.setContextMenu(
+      Menu.buildFromTemplate(
+        buildTrayMenu(state, {
+          open: openWindow,
+          backUp: (planId, providerId) => {
+            try {
+              engine.checkpoints.create(caller, providerId, planId, { extraInfo: { created_by: 'tray' } });
+            } catch (err) {
+              new Notification({ title: 'Backup could not start', body: err instanceof Error ? err.message : String(err) }).show();
+            }
+            refreshTray();
+          },
+          quit: () => {
+            quitting = true;
+            app.quit();
+          },
+        }),
+      ),
+    );
+  };
+  engine.events.on('checkpoint.status', refreshTray);
+  refreshTray();
+  watchForNotifications(engine, { show: (title, body) => new Notification({ title, body }).show() }, () => ({ onFailure: true, onSuccess: false }));
+  // Timers drift or stall across suspend: re-check the schedule against the wall clock.
+  powerMonitor.on('resume', () => engine.scheduler.check());
+  powerMonitor.on('unlock-screen', () => engine.scheduler.check());
   app.on('before-quit', () => {
-    void server?.close().then(() => engine?.close());
+    quitting = true;
+    void server.close().then(() => engine.close());
   });
-  void app.whenReady().then(async () => {
-    const dataDir = process.env.KARBOR_DATA_DIR ?? app.getPath('userData');
-    engine = createEngine({ dataDir, log });
-    server = await startServer({ engine, log, port: Number(process.env.KARBOR_PORT ?? 8799), rendererDir: false });
-    log.info(`API listening on ${server.endpoint}`);
-    openWindow();
-  });
+  openWindow();
+  log.info(`API listening on ${server.endpoint}`);
+  return { engine, server, window: () => window, refreshTray };
+}
+
+function appInfoOf(server: RunningServer, engine: Engine) {
+  return {
+    version: app.getVersion(),
+    dataDir: engine.dataDir,
+    apiEndpoint: server.endpoint,
+    tokenFile: server.tokenFile,
+    projectId: server.projectId,
+    providerFiles: engine.providers.loadedFiles(),
+  };
 }

@@ -144,12 +144,13 @@ export class CheckpointService {
     this.jobs.enqueue(`protect ${row.id}`, async () => {
       try {
         const graph = await this.runner.protect(plan, row.id);
-        this.setStatus(row, 'available', { resourceGraph: graph });
+        // The log closes first, so listeners of the status event see a finished operation.
         this.logs.finish(logId, 'available');
+        this.setStatus(row, 'available', { resourceGraph: graph });
       } catch (err) {
         const reason = errorText(err);
-        this.setStatus(row, 'error', { errorReason: reason });
         this.logs.finish(logId, 'error', reason);
+        this.setStatus(row, 'error', { errorReason: reason });
       }
     });
     return view(row);
@@ -180,12 +181,12 @@ export class CheckpointService {
     this.jobs.enqueue(`delete ${cp.id}`, async () => {
       try {
         await this.runner.deleteCheckpoint(cp);
-        this.setStatus(row, 'deleted');
         this.logs.finish(logId, 'deleted');
+        this.setStatus(row, 'deleted');
       } catch (err) {
         const reason = errorText(err);
-        this.setStatus(row, 'error-deleting', { errorReason: reason });
         this.logs.finish(logId, 'error-deleting', reason);
+        this.setStatus(row, 'error-deleting', { errorReason: reason });
       }
     });
   }
