@@ -70,7 +70,7 @@ export class ServiceRegistry {
     const disabled = body.status === 'disabled';
     this.ctx.db
       .update(services)
-      .set({ disabled, disabledReason: disabled ? ((body.disabled_reason as string | undefined) ?? null) : null })
+      .set({ disabled, disabledReason: disabled ? ((body.disabled_reason) ?? null) : null })
       .where(eq(services.id, row.id))
       .run();
     return this.view(this.ctx.db.select().from(services).where(eq(services.id, row.id)).get() as Row);
