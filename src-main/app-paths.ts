@@ -23,3 +23,17 @@ export function findRendererDir(start = __dirname): string | undefined {
     if (path.dirname(dir) === dir) return undefined;
   }
 }
+
+/**
+ * A file under `resources/`: in a packaged app it lives in Electron's `resourcesPath`
+ * (electron-builder's extraResources); in development and tests, in the repository.
+ */
+export function resourceFile(rel: string, start = __dirname): string {
+  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
+  if (resourcesPath && fs.existsSync(path.join(resourcesPath, rel))) return path.join(resourcesPath, rel);
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const c = path.join(dir, 'resources', rel);
+    if (fs.existsSync(c)) return c;
+    if (path.dirname(dir) === dir) return path.join(start, 'resources', rel);
+  }
+}

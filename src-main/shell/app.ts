@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Caller, Engine } from '../engine';
 import { createEngine } from '../engine';
 import { consoleLog } from '../engine/log';
+import { resourceFile } from '../app-paths';
 import { startServer, type RunningServer } from '../server';
 import { createUiHandlers } from '../ui/handlers';
 import { forwardEvents, registerIpc } from './ipc';
@@ -70,9 +71,9 @@ export async function startDesktop(): Promise<DesktopHandle | undefined> {
   forwardEvents(engine, () => window?.webContents);
 
   const icons = {
-    idle: nativeImage.createFromPath(path.join(__dirname, '../../resources/icons/tray-idle.png')),
-    running: nativeImage.createFromPath(path.join(__dirname, '../../resources/icons/tray-running.png')),
-    failed: nativeImage.createFromPath(path.join(__dirname, '../../resources/icons/tray-failed.png')),
+    idle: nativeImage.createFromPath(resourceFile('icons/tray-idle.png')),
+    running: nativeImage.createFromPath(resourceFile('icons/tray-running.png')),
+    failed: nativeImage.createFromPath(resourceFile('icons/tray-failed.png')),
   };
   const tray = new Tray(icons.idle);
   tray.setToolTip('Karbor Desktop');
