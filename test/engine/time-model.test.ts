@@ -40,6 +40,30 @@ describe('trigger time model', () => {
     ]);
   });
 
+  it('follows a named zone across a DST change for RRULE too, whatever the machine zone', () => {
+    const saved = process.env.TZ;
+    try {
+      for (const machineZone of ['UTC', 'America/New_York', 'Asia/Tokyo']) {
+        process.env.TZ = machineZone;
+        const t0 = new Date('2026-03-27T12:00:00Z');
+        const t = parseTimeTrigger(
+          { format: 'calendar', pattern: 'BEGIN:VEVENT\nRRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0\nEND:VEVENT', timezone: 'Europe/Berlin' },
+          t0,
+        );
+        expect(nextOccurrences(t, t0, 3).map((d) => d.toISOString())).toEqual([
+          '2026-03-28T08:00:00.000Z',
+          '2026-03-29T07:00:00.000Z',
+          '2026-03-30T07:00:00.000Z',
+        ]);
+        const c = parseTimeTrigger({ format: 'crontab', pattern: '0 9 * * *', timezone: 'Europe/Berlin' }, t0);
+        expect(nextOccurrences(c, t0, 2).map((d) => d.toISOString())).toEqual(['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z']);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it.each([
     [{ format: 'cron', pattern: '* * * * *' }, /format/],
     [{ format: 'crontab', pattern: '61 * * * *' }, /pattern/],

@@ -87,25 +87,61 @@ function crontabNext(pattern: string, tz: string | undefined): NextFn {
   };
 }
 
+/** The wall-clock time of `instant` in `tz`, labelled as UTC ("floating" time). */
+function toWall(instant: Date, tz: string): Date {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(instant);
+  const n = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return new Date(Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')));
+}
+
+/** The instant whose wall-clock time in `tz` is `wall` (a time skipped by DST moves forward). */
+function fromWall(wall: Date, tz: string): Date {
+  let guess = new Date(wall.getTime() - (toWall(wall, tz).getTime() - wall.getTime()));
+  for (let i = 0; i < 2; i++) guess = new Date(guess.getTime() + (wall.getTime() - toWall(guess, tz).getTime()));
+  return guess;
+}
+
 function calendarNext(pattern: string, start: Date | undefined, tz: string | undefined): NextFn {
-  const lines = pattern.split(/\r?\n|\\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = pattern
+    .split(/\r?\n|\\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const body = lines.filter((l) => !/^(BEGIN|END):VEVENT$/i.test(l));
   if (lines[0]?.toUpperCase() !== 'BEGIN:VEVENT' || lines[lines.length - 1]?.toUpperCase() !== 'END:VEVENT') {
     throw new Invalid("trigger_info.properties.pattern must be an iCalendar 'BEGIN:VEVENT ... RRULE:... END:VEVENT' block");
   }
   if (!body.some((l) => /^RRULE:/i.test(l))) throw new Invalid('trigger_info.properties.pattern has no RRULE line');
+  // rrule's own TZID handling depends on the machine's zone, so a zone is applied here instead:
+  // the rule runs on floating wall-clock times, converted to and from the zone around it.
+  const toRule = (d: Date): Date => (tz ? toWall(d, tz) : d);
+  const fromRule = (d: Date): Date => (tz ? fromWall(d, tz) : d);
   let rule;
   try {
     // rrule's `dtstart` option is ignored by rule sets: a DTSTART line is what it honours.
     if (!body.some((l) => /^DTSTART/i.test(l))) {
-      const t = (start ?? new Date(Date.UTC(2000, 0, 1))).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-      body.unshift(tz ? `DTSTART;TZID=${tz}:${t.replace('Z', '')}` : `DTSTART:${t}`);
+      const t = toRule(start ?? new Date(Date.UTC(2000, 0, 1)))
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
+      body.unshift(`DTSTART:${t}`);
     }
     rule = rrulestr(body.join('\n'), { forceset: true });
   } catch (err) {
     throw new Invalid(`trigger_info.properties.pattern has an invalid RRULE: ${(err as Error).message}`);
   }
-  return (after) => rule.after(after, false) ?? undefined;
+  return (after) => {
+    const t = rule.after(toRule(after), false);
+    return t ? fromRule(t) : undefined;
+  };
 }
 
 /**
