@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 
 /** Events the engine emits for UIs, the tray and the scheduler. */
+import type { CheckpointProgress } from './protection/progress';
+
 export interface EngineEventMap {
+  'checkpoint.progress': CheckpointProgress;
   'checkpoint.status': { checkpointId: string; planId: string; providerId: string; status: string; error?: string };
   'restore.status': { restoreId: string; checkpointId: string; status: string };
   'verification.status': { verificationId: string; checkpointId: string; status: string };

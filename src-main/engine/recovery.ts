@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { formatTimestamp } from './clock';
 import type { EngineContext } from './context';
-import { checkpoints, restores, verifications } from './db/schema';
+import { checkpointResources, checkpoints, restores, verifications } from './db/schema';
 import type { OperationLogService } from './operation-logs/service';
 
 const REASON = 'interrupted: the engine stopped while this operation was running';
@@ -21,6 +21,7 @@ export function recoverInterrupted(ctx: EngineContext, logs: OperationLogService
       verifications: tx.update(verifications).set({ status: 'fail', updatedAt: now }).where(eq(verifications.status, 'in_progress')).run().changes,
       logs: 0,
     };
+    tx.update(checkpointResources).set({ status: 'error', error: REASON, endedAt: now }).where(eq(checkpointResources.status, 'protecting')).run();
     n.logs =
       logs.markInterrupted('protect', 'protecting', 'error', REASON) +
       logs.markInterrupted('delete', 'deleting', 'error-deleting', REASON) +

@@ -28,6 +28,19 @@ export interface Checkpoint {
   extra_info: JsonObject | null;
 }
 
+export interface CheckpointResource {
+  key: string;
+  type: string;
+  id: string;
+  name: string;
+  status: string;
+  saved_info: JsonObject | null;
+  error: string | null;
+  bytes: number;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
 export interface CheckpointFilters extends RawPageQuery {
   plan_id?: string;
   start_date?: string;
@@ -189,6 +202,31 @@ export class CheckpointService {
         this.setStatus(row, 'error-deleting', { errorReason: reason });
       }
     });
+  }
+
+  /** Per-resource status, saved info, bytes and error of a checkpoint (for detail views). */
+  resources(caller: Caller, providerId: string, id: string): CheckpointResource[] {
+    const cp = this.get(caller, providerId, id);
+    return this.runner.resources(cp.id).map((r) => ({
+      key: r.resourceKey,
+      type: r.resourceType,
+      id: r.resourceId,
+      name: r.name,
+      status: r.status,
+      saved_info: r.savedInfo,
+      error: r.error,
+      bytes: r.bytes,
+      started_at: r.startedAt,
+      ended_at: r.endedAt,
+    }));
+  }
+
+  /** Stops a running protect; the checkpoint ends `error` ("cancelled by the user"). */
+  cancel(caller: Caller, providerId: string, id: string): void {
+    const cp = this.get(caller, providerId, id);
+    if (cp.status !== 'protecting' || !this.runner.cancel(cp.id)) {
+      throw new Conflict(`Checkpoint ${cp.id} is ${cp.status}; only a running protect can be cancelled`, 'CHECKPOINT_NOT_RUNNING');
+    }
   }
 
   /** Karbor's `os-resetState`: forces `available` or `error` (for repair after a failure). */

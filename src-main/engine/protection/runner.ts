@@ -1,10 +1,17 @@
-import type { EngineContext } from '../context';
-import type { JsonObject } from '../db/schema/common';
+import { and, desc, eq } from 'drizzle-orm';
+import { formatTimestamp } from '../clock';
 import type { Checkpoint } from '../checkpoints/service';
+import type { EngineContext } from '../context';
+import { checkpointResources, checkpoints } from '../db/schema';
+import type { JsonObject } from '../db/schema/common';
 import type { Plan } from '../plans/service';
 import { protectableContext } from '../protectables/context';
-import { buildResourceGraph, flattenGraph, packResourceGraph } from '../protectables/resource-graph';
+import { buildResourceGraph, packResourceGraph, type GraphNode } from '../protectables/resource-graph';
 import type { Resource } from '../protectables/types';
+import type { Provider } from '../providers/registry';
+import type { ProtectionPlugin, ResourceContext } from '../providers/types';
+import { Limiter } from './limiter';
+import { ProgressTracker } from './progress';
 
 export interface ResourceOutcome {
   status: Record<string, string>;
@@ -15,52 +22,241 @@ export interface ResourceOutcome {
 /** `<type>#<id>`, the key of per-resource maps on the wire. */
 export const resourceKey = (r: Pick<Resource, 'type' | 'id'>): string => `${r.type}#${r.id}`;
 
+/** `<type>` parameters overlaid by `<type>#<id>` ones. */
+export function resourceParameters(parameters: JsonObject, r: Resource): JsonObject {
+  const byType = parameters[r.type];
+  const byId = parameters[resourceKey(r)];
+  const obj = (v: unknown): JsonObject => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {});
+  return { ...obj(byType), ...obj(byId) };
+}
+
+export interface RunnerOptions {
+  /** Resources worked on at once. */
+  concurrency: number;
+}
+
 /**
- * Runs protect, delete, restore and verify for a checkpoint's resource graph. The graph is
- * built by following each resource's dependents; each resource is handled by the protection
- * plugin its provider assigns to the type.
+ * Runs protect, delete, restore and verify over a checkpoint's resource graph. Each resource is
+ * handled by the protection plugin its provider assigns to the type: prepare → main (bounded
+ * pool) → complete once all its children completed. Per-resource status and saved info go to
+ * `checkpoint_resources`; only the main thread writes SQLite, plugins hand data back.
  */
 export class ProtectionRunner {
-  constructor(private readonly ctx: EngineContext) {}
+  private readonly cancels = new Map<string, AbortController>();
 
-  /** Protects a plan; returns Karbor's packed resource graph. Throws with the reason on failure. */
-  async protect(plan: Plan, _checkpointId: string): Promise<string> {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly opts: RunnerOptions = { concurrency: 2 },
+  ) {}
+
+  /** Asks a running protect to stop; returns false when nothing runs under that id. */
+  cancel(checkpointId: string): boolean {
+    const c = this.cancels.get(checkpointId);
+    if (!c) return false;
+    c.abort(new Error('cancelled by the user'));
+    return true;
+  }
+
+  /** Protects a plan into `checkpointId`; returns Karbor's packed graph. Throws naming failed resources. */
+  async protect(plan: Plan, checkpointId: string): Promise<string> {
     const provider = this.ctx.providers.get(plan.provider_id);
-    const pctx = protectableContext(this.ctx, plan.project_id);
-    const roots = await buildResourceGraph(this.ctx.protectables, pctx, plan.resources);
-    for (const r of flattenGraph(roots)) {
-      if (!provider.byType.has(r.type)) {
-        throw new Error(`resource ${resourceKey(r)} (${r.name}): type not supported by provider ${provider.definition.name}`);
-      }
+    const roots = await buildResourceGraph(this.ctx.protectables, protectableContext(this.ctx, plan.project_id), plan.resources);
+    const graph = packResourceGraph(roots);
+    const abort = new AbortController();
+    this.cancels.set(checkpointId, abort);
+    const progress = new ProgressTracker(this.ctx.events, checkpointId);
+    const limiter = new Limiter(this.opts.concurrency);
+    const previous = this.previousSavedInfo(plan.id, checkpointId);
+    const runs = new Map<GraphNode, Promise<void>>();
+    const failures: string[] = [];
+
+    const runNode = (node: GraphNode): Promise<void> => {
+      const existing = runs.get(node);
+      if (existing) return existing;
+      const r = node.resource;
+      const key = resourceKey(r);
+      const plugin = provider.byType.get(r.type);
+      const p = (async () => {
+        this.recordStart(checkpointId, r);
+        try {
+          if (!plugin) throw new Error(`type ${r.type} is not supported by provider ${provider.definition.name}`);
+          const base = this.resourceContext(provider, checkpointId, r, plan.parameters, abort.signal, progress);
+          const pctx = { ...base, previous: previous.get(key) };
+          const hooks = plugin.protect;
+          await limiter.run(async () => {
+            abort.signal.throwIfAborted();
+            await hooks?.prepare?.(pctx);
+          });
+          const savedInfo =
+            (await limiter.run(async () => {
+              abort.signal.throwIfAborted();
+              return hooks?.main?.(pctx);
+            })) ?? {};
+          const children = await Promise.allSettled(node.children.map(runNode));
+          if (children.some((c) => c.status === 'rejected')) throw new Error('a resource it depends on failed');
+          abort.signal.throwIfAborted();
+          await hooks?.complete?.({ ...pctx, savedInfo });
+          this.recordEnd(checkpointId, key, 'available', savedInfo, null);
+        } catch (err) {
+          const reason = abort.signal.aborted ? 'cancelled by the user' : err instanceof Error ? err.message : String(err);
+          failures.push(`${key} (${r.name}): ${reason}`);
+          this.recordEnd(checkpointId, key, 'error', null, reason);
+          throw err;
+        }
+      })();
+      runs.set(node, p);
+      return p;
+    };
+
+    try {
+      await Promise.allSettled(roots.map(runNode));
+      progress.emit();
+    } finally {
+      this.cancels.delete(checkpointId);
     }
-    return packResourceGraph(roots);
+    if (abort.signal.aborted) throw new Error('cancelled by the user');
+    if (failures.length) throw new Error(failures.join('; '));
+    return graph;
   }
 
-  async deleteCheckpoint(_cp: Checkpoint): Promise<void> {
-    // The No-Op plugin keeps no data; plugins with a bank free their objects here.
+  async deleteCheckpoint(cp: Checkpoint): Promise<void> {
+    const out = await this.eachStored(cp, 'delete', {}, (plugin, c) => plugin.delete?.(c));
+    if (out.failed) throw new Error(Object.entries(out.reason).map(([k, v]) => `${k}: ${v}`).join('; '));
   }
 
-  async restore(cp: Checkpoint, _parameters: JsonObject): Promise<ResourceOutcome> {
-    return this.eachResource(cp, 'restored');
+  /** Restores children before parents, handing each the new ids of what was restored before it. */
+  async restore(cp: Checkpoint, parameters: JsonObject, restoreTarget: string | null = null): Promise<ResourceOutcome> {
+    const restored = new Map<string, string>();
+    return this.eachStored(cp, 'restore', parameters, async (plugin, c) => {
+      const res = await plugin.restore?.({ ...c, restoredIds: restored, restoreTarget });
+      restored.set(resourceKey(c.resource), (res && res.newId) ?? c.resource.id);
+    });
   }
 
-  async verify(cp: Checkpoint, _parameters: JsonObject): Promise<ResourceOutcome> {
-    return this.eachResource(cp, 'success');
+  async verify(cp: Checkpoint, parameters: JsonObject): Promise<ResourceOutcome> {
+    return this.eachStored(cp, 'verify', parameters, (plugin, c) => plugin.verify?.(c));
   }
 
-  private eachResource(cp: Checkpoint, done: string): Promise<ResourceOutcome> {
+  /** Runs one hook per stored resource, children first (the graph's post-order). */
+  private async eachStored(
+    cp: Checkpoint,
+    verb: string,
+    parameters: JsonObject,
+    hook: (plugin: ProtectionPlugin, c: ResourceContext & { savedInfo: JsonObject }) => Promise<unknown> | undefined,
+  ): Promise<ResourceOutcome> {
+    const done = verb === 'restore' ? 'restored' : verb === 'verify' ? 'success' : 'deleted';
     const out: ResourceOutcome = { status: {}, reason: {}, failed: false };
     const provider = this.ctx.providers.get(cp.provider_id);
+    const saved = new Map(
+      this.ctx.db
+        .select()
+        .from(checkpointResources)
+        .where(eq(checkpointResources.checkpointId, cp.id))
+        .all()
+        .map((r) => [r.resourceKey, r.savedInfo ?? {}]),
+    );
+    const signal = new AbortController().signal;
+    const progress = new ProgressTracker(this.ctx.events, cp.id);
     for (const r of unpackResources(cp.resource_graph)) {
-      if (provider.byType.has(r.type)) {
-        out.status[resourceKey(r)] = done;
-      } else {
-        out.status[resourceKey(r)] = 'error';
-        out.reason[resourceKey(r)] = `type ${r.type} is no longer supported by provider ${provider.definition.name}`;
+      const key = resourceKey(r);
+      const plugin = provider.byType.get(r.type);
+      try {
+        if (!plugin) throw new Error(`type ${r.type} is no longer supported by provider ${provider.definition.name}`);
+        const c = { ...this.resourceContext(provider, cp.id, r, parameters, signal, progress), savedInfo: saved.get(key) ?? {} };
+        await hook(plugin, c);
+        out.status[key] = done;
+      } catch (err) {
+        out.status[key] = 'error';
+        out.reason[key] = err instanceof Error ? err.message : String(err);
         out.failed = true;
       }
     }
-    return Promise.resolve(out);
+    return out;
+  }
+
+  private resourceContext(
+    provider: Provider,
+    checkpointId: string,
+    r: Resource,
+    parameters: JsonObject,
+    signal: AbortSignal,
+    progress: ProgressTracker,
+  ): ResourceContext {
+    return {
+      checkpointId,
+      providerId: provider.definition.id,
+      resource: r,
+      parameters: resourceParameters(parameters, r),
+      signal,
+      progress: (d) => {
+        progress.report(resourceKey(r), d);
+        if (d.bytes) this.addBytes(checkpointId, resourceKey(r), d.bytes);
+      },
+    };
+  }
+
+  /** Saved info of each resource in the plan's newest available checkpoint before this one. */
+  private previousSavedInfo(planId: string, checkpointId: string): Map<string, JsonObject> {
+    const prev = this.ctx.db
+      .select({ id: checkpoints.id })
+      .from(checkpoints)
+      .where(and(eq(checkpoints.planId, planId), eq(checkpoints.status, 'available')))
+      .orderBy(desc(checkpoints.createdAt), desc(checkpoints.id))
+      .all()
+      .find((c) => c.id !== checkpointId);
+    if (!prev) return new Map();
+    return new Map(
+      this.ctx.db
+        .select()
+        .from(checkpointResources)
+        .where(eq(checkpointResources.checkpointId, prev.id))
+        .all()
+        .filter((r) => r.status === 'available' && r.savedInfo)
+        .map((r) => [r.resourceKey, r.savedInfo as JsonObject]),
+    );
+  }
+
+  private recordStart(checkpointId: string, r: Resource): void {
+    this.ctx.db
+      .insert(checkpointResources)
+      .values({
+        checkpointId,
+        resourceKey: resourceKey(r),
+        resourceType: r.type,
+        resourceId: r.id,
+        name: r.name,
+        status: 'protecting',
+        startedAt: formatTimestamp(this.ctx.clock.now()),
+      })
+      .onConflictDoNothing()
+      .run();
+  }
+
+  private recordEnd(checkpointId: string, key: string, status: string, savedInfo: JsonObject | null, error: string | null): void {
+    this.ctx.db
+      .update(checkpointResources)
+      .set({ status, savedInfo, error, endedAt: formatTimestamp(this.ctx.clock.now()) })
+      .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
+      .run();
+  }
+
+  private addBytes(checkpointId: string, key: string, n: number): void {
+    const row = this.ctx.db
+      .select({ bytes: checkpointResources.bytes })
+      .from(checkpointResources)
+      .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
+      .get();
+    if (!row) return;
+    this.ctx.db
+      .update(checkpointResources)
+      .set({ bytes: row.bytes + n })
+      .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
+      .run();
+  }
+
+  /** Per-resource rows of a checkpoint, for the UI's detail view. */
+  resources(checkpointId: string): (typeof checkpointResources.$inferSelect)[] {
+    return this.ctx.db.select().from(checkpointResources).where(eq(checkpointResources.checkpointId, checkpointId)).all();
   }
 }
 

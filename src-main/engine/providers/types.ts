@@ -1,4 +1,5 @@
 import type { JsonObject } from '../db/schema/common';
+import type { Resource } from '../protectables/types';
 
 export type JsonSchema = JsonObject;
 
@@ -20,6 +21,55 @@ export interface ProtectionPlugin {
   /** Types protected; `'*'` means every registered protectable type. */
   readonly supportedTypes: readonly string[] | '*';
   schemas(type: string): { options: JsonSchema; savedInfo: JsonSchema; restore: JsonSchema; verify?: JsonSchema };
+  /** Protect hooks: prepare → main (returns the saved info) → complete, after the children complete. */
+  protect?: ProtectHooks;
+  /** Restores one resource; returns the new resource's id when it differs. */
+  restore?(ctx: RestoreContext): Promise<{ newId?: string } | void>;
+  /** Re-reads the resource's data and throws with the reason if anything is damaged. */
+  verify?(ctx: StoredResourceContext): Promise<void>;
+  /** Frees what the resource stored in the bank. */
+  delete?(ctx: StoredResourceContext): Promise<void>;
+}
+
+/** Progress a plugin reports while it works; counts are deltas, totals are absolute. */
+export interface ProgressDelta {
+  bytes?: number;
+  items?: number;
+  totalBytes?: number;
+  totalItems?: number;
+}
+
+/** What a plugin hook gets for one resource of one checkpoint. */
+export interface ResourceContext {
+  checkpointId: string;
+  providerId: string;
+  resource: Resource;
+  /** This resource's options: the `<type>` parameters overlaid by `<type>#<id>` ones. */
+  parameters: JsonObject;
+  /** Aborted when the user cancels; long work must stop promptly. */
+  signal: AbortSignal;
+  progress(delta: ProgressDelta): void;
+}
+
+export interface ProtectContext extends ResourceContext {
+  /** Saved info of this resource in the plan's previous available checkpoint (for incrementals). */
+  previous?: JsonObject;
+}
+
+export interface StoredResourceContext extends ResourceContext {
+  savedInfo: JsonObject;
+}
+
+export interface RestoreContext extends StoredResourceContext {
+  /** New ids of resources restored before this one (children first), keyed `<type>#<old id>`. */
+  restoredIds: ReadonlyMap<string, string>;
+  restoreTarget: string | null;
+}
+
+export interface ProtectHooks {
+  prepare?(ctx: ProtectContext): Promise<void>;
+  main?(ctx: ProtectContext): Promise<JsonObject | void>;
+  complete?(ctx: ProtectContext & { savedInfo: JsonObject }): Promise<void>;
 }
 
 export interface BankConfig {

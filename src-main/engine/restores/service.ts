@@ -71,7 +71,7 @@ class CheckpointRunService {
     private readonly checkpoints: CheckpointService,
     private readonly logs: OperationLogService,
     private readonly jobs: JobQueue,
-    private readonly run: (cp: ReturnType<CheckpointService['get']>, p: JsonObject) => Promise<ResourceOutcome>,
+    private readonly run: (cp: ReturnType<CheckpointService['get']>, p: JsonObject, restoreTarget: string | null) => Promise<ResourceOutcome>,
   ) {}
 
   protected listRows(caller: Caller, q: RunFilters): Row[] {
@@ -135,7 +135,7 @@ class CheckpointRunService {
       let error: string | undefined;
       const set: Partial<Row> = {};
       try {
-        const outcome = await this.run(cp, input.parameters);
+        const outcome = await this.run(cp, input.parameters, row.restoreTarget);
         status = outcome.failed ? 'fail' : 'success';
         set.resourcesStatus = outcome.status;
         set.resourcesReason = outcome.reason;
@@ -182,7 +182,7 @@ function verificationView(r: Row): Verification {
 /** Restores of checkpoints (into the same place, or a `restore_target` with `restore_auth`). */
 export class RestoreService extends CheckpointRunService {
   constructor(ctx: EngineContext, checkpoints: CheckpointService, logs: OperationLogService, jobs: JobQueue, runner: ProtectionRunner) {
-    super(ctx, 'restore', restores, checkpoints, logs, jobs, (cp, p) => runner.restore(cp, p));
+    super(ctx, 'restore', restores, checkpoints, logs, jobs, (cp, p, target) => runner.restore(cp, p, target));
   }
   list(caller: Caller, q: RunFilters): Restore[] {
     return this.listRows(caller, q).map(restoreView);

@@ -1,4 +1,4 @@
-import { index, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { timestamps, type JsonObject } from './common';
 import type { PlanResource } from './plans';
 
@@ -28,4 +28,25 @@ export const checkpoints = sqliteTable(
     index('checkpoints_provider_created').on(t.providerId, t.createdAt, t.id),
     index('checkpoints_plan').on(t.planId),
   ],
+);
+
+/** Each resource of a checkpoint: its status, what its plugin saved, and why it failed. */
+export const checkpointResources = sqliteTable(
+  'checkpoint_resources',
+  {
+    checkpointId: text()
+      .notNull()
+      .references(() => checkpoints.id, { onDelete: 'cascade' }),
+    resourceKey: text().notNull(),
+    resourceType: text().notNull(),
+    resourceId: text().notNull(),
+    name: text().notNull(),
+    status: text().notNull(),
+    savedInfo: text({ mode: 'json' }).$type<JsonObject | null>(),
+    error: text(),
+    bytes: integer().notNull().default(0),
+    startedAt: text(),
+    endedAt: text(),
+  },
+  (t) => [primaryKey({ columns: [t.checkpointId, t.resourceKey] })],
 );
