@@ -37,7 +37,7 @@ function recordingPlugin() {
     protect: {
       prepare: async (c) => void events.push(`prepare ${c.resource.name}`),
       main: async (c) => {
-        events.push(`main ${c.resource.name} level=${String(c.parameters.level)}`);
+        events.push(`main ${c.resource.name} level=${JSON.stringify(c.parameters.level) ?? 'undefined'}`);
         if (c.resource.type === 'Test::Server') seenPrevious.push(c.previous);
         c.progress({ bytes: 1000, items: 1, totalBytes: 1000, totalItems: 1 });
         if (control.hold) await control.hold;
@@ -48,13 +48,13 @@ function recordingPlugin() {
       complete: async (c) => void events.push(`complete ${c.resource.name}`),
     },
     restore: async (c) => {
-      events.push(`restore ${c.resource.name} knows ${[...c.restoredIds.keys()].length} name=${String(c.parameters.restore_name)}`);
+      events.push(`restore ${c.resource.name} knows ${[...c.restoredIds.keys()].length} name=${typeof c.parameters.restore_name === 'string' ? c.parameters.restore_name : 'undefined'}`);
       return { newId: `new-${c.resource.name}` };
     },
     verify: async (c) => {
       if (c.resource.name === control.verifyFail) throw new Error(`chunk of ${c.resource.name} does not match its hash`);
     },
-    delete: async (c) => void events.push(`delete ${c.resource.name} size=${String(c.savedInfo.size)}`),
+    delete: async (c) => void events.push(`delete ${c.resource.name} size=${JSON.stringify(c.savedInfo.size)}`),
   };
   return { plugin, events, seenPrevious, control };
 }

@@ -15,7 +15,7 @@ import { DIR_TYPE, eventually, NOOP, tempDir } from '../helpers/harness';
 import { makeFakeElectron } from './fake-electron';
 
 const dataDir = tempDir();
-const fake = vi.hoisted(() => ({ current: {} as Record<string, unknown> }));
+const fake = vi.hoisted(() => ({ current: {} }));
 vi.mock('electron', () => fake.current);
 
 let handle: DesktopHandle;
@@ -23,7 +23,7 @@ let electron: ReturnType<typeof makeFakeElectron>;
 
 beforeAll(async () => {
   electron = makeFakeElectron(dataDir);
-  fake.current = electron as unknown as Record<string, unknown>;
+  fake.current = electron;
   process.env.KARBOR_PORT = '0';
   const { startDesktop } = await import('../../src-main/shell/app');
   const h = await startDesktop();

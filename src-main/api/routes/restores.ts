@@ -2,7 +2,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine';
 import type { JsonObject as Json } from '../../engine/db/schema/common';
-import type { RestoreAuth } from '../../engine/db/schema';
 import { callerOf, pageLinks, queryOf } from '../context';
 import { JsonObject, Nullable, envelope } from './schemas';
 
@@ -33,7 +32,7 @@ export async function restoreRoutes(app: FastifyInstance, { engine }: { engine: 
       restore: engine.restores.create(callerOf(req), {
         ...b,
         parameters: b.parameters as Json,
-        restore_auth: (b.restore_auth ?? null) as RestoreAuth | null,
+        restore_auth: (b.restore_auth ?? null),
       }),
     };
   });

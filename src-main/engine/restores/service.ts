@@ -144,7 +144,7 @@ class CheckpointRunService {
         error = errorText(err);
       }
       // A password is kept only while the run needs it.
-      if (this.kind === 'restore') (set as Partial<Row>).restoreAuth = maskAuth(row.restoreAuth);
+      if (this.kind === 'restore') (set).restoreAuth = maskAuth(row.restoreAuth);
       this.ctx.db
         .update(this.table)
         .set({ ...set, status, updatedAt: formatTimestamp(this.ctx.clock.now()) })

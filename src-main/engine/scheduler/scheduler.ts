@@ -31,6 +31,9 @@ export interface ScheduleStatus {
 }
 
 type OpRow = typeof scheduledOperations.$inferSelect;
+
+/** Ids in an operation definition were validated as strings when it was created. */
+const idOf = (v: unknown): string => (typeof v === 'string' ? v : '');
 type StateRow = typeof scheduleStates.$inferSelect;
 
 /**
@@ -199,8 +202,8 @@ export class Scheduler {
         projectId: op.projectId,
         operationType: 'protect',
         status: 'dropped',
-        planId: String(op.operationDefinition.plan_id),
-        providerId: String(op.operationDefinition.provider_id),
+        planId: idOf(op.operationDefinition.plan_id),
+        providerId: idOf(op.operationDefinition.provider_id),
         scheduledOperationId: op.id,
         extraInfo: { scheduled_at: t.toISOString(), reason: 'missed', ...(hidden && t === shown[0] ? { earlier_missed: hidden } : {}) },
       });
@@ -221,8 +224,8 @@ export class Scheduler {
           operationType: 'protect',
           status: 'dropped',
           scheduledOperationId: op.id,
-          planId: String(op.operationDefinition.plan_id),
-          providerId: String(op.operationDefinition.provider_id),
+          planId: idOf(op.operationDefinition.plan_id),
+          providerId: idOf(op.operationDefinition.provider_id),
           extraInfo: { scheduled_at: scheduledAt.toISOString(), reason: 'overlap' },
         });
         this.deps.logs.finish(id, 'dropped', `run scheduled at ${scheduledAt.toISOString()} skipped: the previous run of this operation is still going`);
@@ -251,8 +254,8 @@ export class Scheduler {
     if (!op || !op.enabled) return;
     const def = op.operationDefinition;
     const caller: Caller = { projectId: op.projectId, isAdmin: false };
-    const providerId = String(def.provider_id);
-    const planId = String(def.plan_id);
+    const providerId = idOf(def.provider_id);
+    const planId = idOf(def.plan_id);
     const startedAt = this.ctx.clock.now().toISOString();
     this.ctx.db.update(scheduleStates).set({ runningSince: startedAt }).where(eq(scheduleStates.operationId, op.id)).run();
     let status = 'error';
