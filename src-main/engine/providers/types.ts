@@ -1,4 +1,5 @@
 import type { JsonObject } from '../db/schema/common';
+import type { Readable } from 'node:stream';
 import type { Resource } from '../protectables/types';
 
 export type JsonSchema = JsonObject;
@@ -39,6 +40,25 @@ export interface ProgressDelta {
   totalItems?: number;
 }
 
+/** A stored stream of a resource in a checkpoint. */
+export interface StoredStream {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * A resource's data in the provider's bank (deduplicated, compressed): what a plugin writes while
+ * protecting and reads back while restoring or verifying.
+ */
+export interface ResourceData {
+  put(name: string, data: Readable | Buffer): Promise<StoredStream & { newBytes: number }>;
+  get(name: string): Promise<Readable>;
+  /** Re-reads and re-hashes the stream; throws naming the damaged part. */
+  verify(name: string): Promise<void>;
+  list(): Promise<string[]>;
+}
+
 /** What a plugin hook gets for one resource of one checkpoint. */
 export interface ResourceContext {
   checkpointId: string;
@@ -49,6 +69,8 @@ export interface ResourceContext {
   /** Aborted when the user cancels; long work must stop promptly. */
   signal: AbortSignal;
   progress(delta: ProgressDelta): void;
+  /** The resource's data in the provider's bank; absent for providers without a bank (No-Op). */
+  data?: ResourceData;
 }
 
 export interface ProtectContext extends ResourceContext {

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ResourceData, StoredStream } from '../../engine/providers/types';
+import { ChunkStore, CorruptData } from './chunk-store';
+import type { Manifest } from './types';
+
+const resourceDir = (checkpointId: string, key: string): string =>
+  `checkpoints/${checkpointId}/resources/${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+const NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** The index written last: a checkpoint without it is incomplete and never shown as stored. */
+export interface CheckpointIndex {
+  checkpointId: string;
+  createdAt: string;
+  resources: Record<string, string[]>;
+}
+
+/**
+ * A checkpoint's objects in a bank: per-resource manifests under `checkpoints/<id>/resources/`,
+ * and `checkpoints/<id>/index.json` committed last (bank puts are atomic), so a crash never
+ * exposes half a checkpoint.
+ */
+export class CheckpointData {
+  private readonly written = new Map<string, string[]>();
+
+  constructor(
+    private readonly store: ChunkStore,
+    readonly checkpointId: string,
+  ) {}
+
+  forResource(key: string, onBytes?: (n: number) => void, signal?: AbortSignal): ResourceData {
+    const dir = resourceDir(this.checkpointId, key);
+    const manifestKey = (name: string): string => {
+      if (!NAME.test(name)) throw new Error(`invalid stream name '${name}'`);
+      return `${dir}/${name}.manifest.json`;
+    };
+    const readManifest = async (name: string): Promise<Manifest> => {
+      try {
+        return JSON.parse((await this.store.bank.get(manifestKey(name))).toString('utf8')) as Manifest;
+      } catch (err) {
+        throw new CorruptData(`stream '${name}' of ${key} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    return {
+      put: async (name: string, data: Readable | Buffer): Promise<StoredStream & { newBytes: number }> => {
+        const res = await this.store.put(Buffer.isBuffer(data) ? Readable.from([data]) : data, onBytes, signal);
+        await this.store.bank.put(manifestKey(name), Buffer.from(JSON.stringify(res.manifest)));
+        const names = this.written.get(key) ?? [];
+        names.push(name);
+        this.written.set(key, names);
+        return { name, size: res.manifest.size, sha256: res.manifest.sha256, newBytes: res.newBytes };
+      },
+      get: async (name: string) => this.store.get(await readManifest(name)),
+      verify: async (name: string) => {
+        try {
+          await this.store.verify(await readManifest(name));
+        } catch (err) {
+          throw new CorruptData(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      },
+      list: async () => {
+        const out: string[] = [];
+        for await (const k of this.store.bank.list(`${dir}/`)) out.push(k.slice(dir.length + 1).replace(/\.manifest\.json$/, ''));
+        return out.sort();
+      },
+    };
+  }
+
+  /** Writes the index: from now on the checkpoint is complete in the bank. */
+  async commit(createdAt: string): Promise<void> {
+    const index: CheckpointIndex = { checkpointId: this.checkpointId, createdAt, resources: Object.fromEntries(this.written) };
+    await this.store.bank.put(`checkpoints/${this.checkpointId}/index.json`, Buffer.from(JSON.stringify(index)));
+  }
+}
+
+/** Every manifest of every committed checkpoint except `exclude`: what a sweep must keep. */
+export async function liveManifests(store: ChunkStore, exclude: string): Promise<Manifest[]> {
+  const out: Manifest[] = [];
+  for await (const key of store.bank.list('checkpoints/')) {
+    if (!key.endsWith('.manifest.json') || key.startsWith(`checkpoints/${exclude}/`)) continue;
+    out.push(JSON.parse((await store.bank.get(key)).toString('utf8')) as Manifest);
+  }
+  return out;
+}
+
+/** Removes a checkpoint's objects (index first, so it stops counting as stored), then frees unused chunks. */
+export async function deleteCheckpointData(store: ChunkStore, checkpointId: string): Promise<{ chunks: number; bytes: number }> {
+  await store.bank.delete(`checkpoints/${checkpointId}/index.json`);
+  const keys: string[] = [];
+  for await (const k of store.bank.list(`checkpoints/${checkpointId}/`)) keys.push(k);
+  for (const k of keys) await store.bank.delete(k);
+  return store.sweep(await liveManifests(store, checkpointId));
+}

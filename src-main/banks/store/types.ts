@@ -1,0 +1,37 @@
+import type { Readable } from 'node:stream';
+
+/** The object operations the chunk store needs from a bank backend. */
+export interface ObjectBank {
+  put(key: string, data: Buffer | Readable): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  stat(key: string): Promise<{ size: number } | undefined>;
+  list(prefix: string): AsyncIterable<string>;
+  delete(key: string): Promise<void>;
+}
+
+/** Content-defined chunking, compression and chunk ids, injected so each can be swapped. */
+export interface DedupCodec {
+  /** Splits a stream into content-defined chunks (boundaries independent of read sizes). */
+  chunks(input: Readable): AsyncIterable<Buffer>;
+  compress(chunk: Buffer): Buffer;
+  decompress(stored: Buffer): Buffer;
+  /** Hex id of an uncompressed chunk. */
+  id(chunk: Buffer): string;
+}
+
+/** One stored stream: its chunks in order, with the whole stream's size and SHA-256. */
+export interface Manifest {
+  version: 1;
+  size: number;
+  sha256: string;
+  chunks: { id: string; length: number }[];
+}
+
+export interface PutResult {
+  manifest: Manifest;
+  /** Bytes read from the source. */
+  bytes: number;
+  /** Compressed bytes of chunks that were not in the bank before. */
+  newBytes: number;
+  newChunks: number;
+}
