@@ -67,12 +67,14 @@ export function parsePage(q: RawPageQuery, sortable: readonly string[], defaultS
   } else {
     sort = defaultSort;
   }
+  // Name the parameter the client actually sent.
+  const legacy = q.sort === undefined && (q.sort_key !== undefined || q.sort_dir !== undefined);
   for (const s of sort) {
     if (!sortable.includes(s.key)) {
-      throw new Invalid(`sort: invalid sort key '${s.key}' (allowed: ${sortable.join(', ')})`);
+      throw new Invalid(`${legacy ? 'sort_key' : 'sort'}: invalid sort key '${s.key}' (allowed: ${sortable.join(', ')})`);
     }
     if (s.dir !== 'asc' && s.dir !== 'desc') {
-      throw new Invalid(`sort: invalid sort direction '${String(s.dir)}' (allowed: asc, desc)`);
+      throw new Invalid(`${legacy ? 'sort_dir' : 'sort'}: invalid sort direction '${String(s.dir)}' (allowed: asc, desc)`);
     }
   }
   if (!sort.some((s) => s.key === 'id')) sort = [...sort, { key: 'id', dir: sort[sort.length - 1]?.dir ?? 'desc' }];

@@ -1,4 +1,4 @@
-import { and, eq, like, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { formatTimestamp } from '../clock';
 import type { Caller, EngineContext } from '../context';
@@ -67,6 +67,12 @@ function view(r: Row): Plan {
   };
 }
 
+/** Substring filter on the plan name (ASCII case-insensitive, like SQLite's LIKE); `%` and `_` are literal. */
+function nameContains(text: string): SQL {
+  const escaped = text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return sql`${plans.name} LIKE ${`%${escaped}%`} ESCAPE '\\'`;
+}
+
 /** Protection plans: the resources to protect, with which provider and options. */
 export class PlanService {
   constructor(
@@ -77,7 +83,7 @@ export class PlanService {
   list(caller: Caller, q: PlanFilters): Plan[] {
     const page = parsePage(q, SORTABLE);
     const filters: (SQL | undefined)[] = [];
-    if (q.name !== undefined) filters.push(like(plans.name, `%${q.name}%`));
+    if (q.name !== undefined) filters.push(nameContains(q.name));
     if (q.status !== undefined) {
       if (!PLAN_STATUSES.includes(q.status as PlanStatus)) throw new Invalid(`status filter must be one of ${PLAN_STATUSES.join(', ')}`);
       filters.push(eq(plans.status, q.status));

@@ -1,5 +1,5 @@
 import cronParser from 'cron-parser';
-import { rrulestr } from 'rrule';
+import { RRule, RRuleSet, rrulestr } from 'rrule';
 import type { TriggerProperties } from '../db/schema';
 import { Invalid } from '../errors';
 
@@ -110,6 +110,41 @@ function fromWall(wall: Date, tz: string): Date {
   return guess;
 }
 
+/** Seconds per period of the frequencies whose periods have a fixed length in floating time. */
+const FIXED_PERIOD_SECONDS: Partial<Record<number, number>> = {
+  [RRule.SECONDLY]: 1,
+  [RRule.MINUTELY]: 60,
+  [RRule.HOURLY]: 3_600,
+  [RRule.DAILY]: 86_400,
+  [RRule.WEEKLY]: 604_800,
+};
+
+/**
+ * rrule walks every period from DTSTART, so an hourly rule anchored in 2000 costs seconds per
+ * lookup (a secondly one, minutes) and blocks the event loop. A single COUNT-less rule with a
+ * fixed-length period is the same after any whole number of INTERVAL x period steps, so its
+ * DTSTART is moved to just before the lookup time first.
+ */
+function fastForward(set: RRuleSet): (after: Date) => RRuleSet {
+  const rules = set.rrules();
+  const only = rules[0];
+  if (rules.length !== 1 || !(only instanceof RRule) || set.exrules().length) return () => set;
+  const o = only.options;
+  const period = FIXED_PERIOD_SECONDS[o.freq];
+  if (!period || o.count !== null || o.tzid || !o.dtstart) return () => set;
+  const stepMs = period * Math.max(1, o.interval) * 1000;
+  const start = o.dtstart.getTime();
+  return (after) => {
+    const steps = Math.floor((after.getTime() - start) / stepMs) - 1;
+    if (steps < 1) return set;
+    const moved = new RRuleSet();
+    moved.rrule(new RRule({ ...only.origOptions, dtstart: new Date(start + steps * stepMs) }));
+    for (const d of set.rdates()) moved.rdate(d);
+    for (const d of set.exdates()) moved.exdate(d);
+    return moved;
+  };
+}
+
 function calendarNext(pattern: string, start: Date | undefined, tz: string | undefined): NextFn {
   const lines = pattern
     .split(/\r?\n|\\n/)
@@ -138,8 +173,10 @@ function calendarNext(pattern: string, start: Date | undefined, tz: string | und
   } catch (err) {
     throw new Invalid(`trigger_info.properties.pattern has an invalid RRULE: ${(err as Error).message}`);
   }
+  const ruleAt = fastForward(rule as RRuleSet);
   return (after) => {
-    const t = rule.after(toRule(after), false);
+    const from = toRule(after);
+    const t = ruleAt(from).after(from, false);
     return t ? fromRule(t) : undefined;
   };
 }
