@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { JsonObject } from '../../engine/db/schema/common';
 import type { ResourceData, StoredStream } from '../../engine/providers/types';
 import { ChunkStore, CorruptData } from './chunk-store';
 import type { Manifest } from './types';
@@ -22,6 +23,8 @@ export interface CheckpointIndex {
  */
 export class CheckpointData {
   private readonly written = new Map<string, string[]>();
+  /** Every chunk this checkpoint refers to, inline manifests included: what a sweep keeps. */
+  private readonly refs = new Set<string>();
 
   constructor(
     private readonly store: ChunkStore,
@@ -44,6 +47,7 @@ export class CheckpointData {
     return {
       put: async (name: string, data: Readable | Buffer): Promise<StoredStream & { newBytes: number }> => {
         const res = await this.store.put(Buffer.isBuffer(data) ? Readable.from([data]) : data, onBytes, signal);
+        res.manifest.chunks.forEach((c) => this.refs.add(c.id));
         await this.store.bank.put(manifestKey(name), Buffer.from(JSON.stringify(res.manifest)));
         const names = this.written.get(key) ?? [];
         names.push(name);
@@ -58,6 +62,15 @@ export class CheckpointData {
           throw new CorruptData(`${name}: ${err instanceof Error ? err.message : String(err)}`);
         }
       },
+      store: async (data: Readable | Buffer) => {
+        const res = await this.store.put(Buffer.isBuffer(data) ? Readable.from([data]) : data, onBytes, signal);
+        res.manifest.chunks.forEach((c) => this.refs.add(c.id));
+        return { manifest: res.manifest as unknown as JsonObject, size: res.manifest.size, newBytes: res.newBytes };
+      },
+      load: (manifest: JsonObject) => this.store.get(manifest as unknown as Manifest),
+      /** Keeps chunks of an earlier checkpoint that this one reuses (unchanged files). */
+      reuse: (manifest: JsonObject) => (manifest as unknown as Manifest).chunks.forEach((c) => this.refs.add(c.id)),
+      check: (manifest: JsonObject) => this.store.verify(manifest as unknown as Manifest),
       list: async () => {
         const out: string[] = [];
         for await (const k of this.store.bank.list(`${dir}/`)) out.push(k.slice(dir.length + 1).replace(/\.manifest\.json$/, ''));
@@ -69,16 +82,25 @@ export class CheckpointData {
   /** Writes the index: from now on the checkpoint is complete in the bank. */
   async commit(createdAt: string): Promise<void> {
     const index: CheckpointIndex = { checkpointId: this.checkpointId, createdAt, resources: Object.fromEntries(this.written) };
+    await this.store.bank.put(`checkpoints/${this.checkpointId}/refs.json`, Buffer.from(JSON.stringify([...this.refs])));
     await this.store.bank.put(`checkpoints/${this.checkpointId}/index.json`, Buffer.from(JSON.stringify(index)));
   }
 }
 
-/** Every manifest of every committed checkpoint except `exclude`: what a sweep must keep. */
-export async function liveManifests(store: ChunkStore, exclude: string): Promise<Manifest[]> {
-  const out: Manifest[] = [];
+/**
+ * Chunk ids still in use by any checkpoint except `exclude`: committed ones through their
+ * `refs.json`, ones being written through their manifests so far. The engine runs a sweep only
+ * while no protect writes to the same bank (chunks stored before their manifest are invisible here).
+ */
+export async function liveChunks(store: ChunkStore, exclude: string): Promise<Set<string>> {
+  const out = new Set<string>();
   for await (const key of store.bank.list('checkpoints/')) {
-    if (!key.endsWith('.manifest.json') || key.startsWith(`checkpoints/${exclude}/`)) continue;
-    out.push(JSON.parse((await store.bank.get(key)).toString('utf8')) as Manifest);
+    if (key.startsWith(`checkpoints/${exclude}/`)) continue;
+    if (key.endsWith('/refs.json')) {
+      for (const id of JSON.parse((await store.bank.get(key)).toString('utf8')) as string[]) out.add(id);
+    } else if (key.endsWith('.manifest.json')) {
+      for (const c of (JSON.parse((await store.bank.get(key)).toString('utf8')) as Manifest).chunks) out.add(c.id);
+    }
   }
   return out;
 }
@@ -89,5 +111,5 @@ export async function deleteCheckpointData(store: ChunkStore, checkpointId: stri
   const keys: string[] = [];
   for await (const k of store.bank.list(`checkpoints/${checkpointId}/`)) keys.push(k);
   for (const k of keys) await store.bank.delete(k);
-  return store.sweep(await liveManifests(store, checkpointId));
+  return store.sweep(await liveChunks(store, checkpointId));
 }

@@ -68,10 +68,8 @@ export class ChunkStore {
     if (whole.digest('hex') !== manifest.sha256) throw new CorruptData('the restored stream does not match its SHA-256');
   }
 
-  /** Deletes chunks no manifest in `live` refers to; returns how many were freed. */
-  async sweep(live: Iterable<Manifest>): Promise<{ chunks: number; bytes: number }> {
-    const used = new Set<string>();
-    for (const m of live) for (const c of m.chunks) used.add(c.id);
+  /** Deletes every chunk not in `used`; returns how many were freed. */
+  async sweep(used: ReadonlySet<string>): Promise<{ chunks: number; bytes: number }> {
     let chunks = 0;
     let bytes = 0;
     for await (const key of this.bank.list('chunks/')) {

@@ -57,6 +57,12 @@ export interface ResourceData {
   /** Re-reads and re-hashes the stream; throws naming the damaged part. */
   verify(name: string): Promise<void>;
   list(): Promise<string[]>;
+  /** Stores data without a name; the returned manifest (plain JSON) is kept by the plugin, e.g. in its index. */
+  store(data: Readable | Buffer): Promise<{ manifest: JsonObject; size: number; newBytes: number }>;
+  load(manifest: JsonObject): Readable;
+  check(manifest: JsonObject): Promise<void>;
+  /** Records that this checkpoint keeps using data stored by an earlier one. */
+  reuse(manifest: JsonObject): void;
 }
 
 /** What a plugin hook gets for one resource of one checkpoint. */
