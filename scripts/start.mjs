@@ -21,7 +21,11 @@ function electronBinary() {
   }
   const pkg = path.join(root, 'node_modules/electron');
   const pathTxt = path.join(pkg, 'path.txt');
-  if (!fs.existsSync(pathTxt)) return { ok: false, why: 'the Electron binary is not installed (it is downloaded from the internet on first use, and this machine cannot reach it)' };
+  if (!fs.existsSync(pathTxt))
+    return {
+      ok: false,
+      why: 'the Electron binary is not installed (it is downloaded from the internet on first use, and this machine cannot reach it)',
+    };
   const bin = path.join(pkg, 'dist', fs.readFileSync(pathTxt, 'utf8').trim());
   if (!fs.existsSync(bin)) return { ok: false, why: `the Electron binary ${bin} is missing` };
   return { ok: true, bin };

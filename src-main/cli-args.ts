@@ -17,8 +17,8 @@ export function parseCommonArgs(argv: string[], extra: Record<string, { type: 's
     strict: true,
     options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, ...extra },
   });
-  const rawPort = (values.port) ?? process.env.KARBOR_PORT ?? String(DEFAULT_PORT);
+  const rawPort = values.port ?? process.env.KARBOR_PORT ?? String(DEFAULT_PORT);
   if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535) throw new Error(`--port must be a number from 0 to 65535, got '${rawPort}'`);
-  const dataDir = (values['data-dir']) ?? defaultDataDir();
+  const dataDir = values['data-dir'] ?? defaultDataDir();
   return { dataDir, port: Number(rawPort), rest: positionals, values: values };
 }

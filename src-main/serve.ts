@@ -11,12 +11,14 @@ async function main(): Promise<void> {
   const args = parseCommonArgs(process.argv.slice(2), { 'min-interval': { type: 'string' } });
   const log = consoleLog((process.env.KARBOR_LOG_LEVEL as 'info' | undefined) ?? 'info');
   const rawInterval = (args.values['min-interval'] as string | undefined) ?? process.env.KARBOR_MIN_INTERVAL;
-  if (rawInterval !== undefined && !/^\d+$/.test(rawInterval)) throw new Error(`--min-interval must be a whole number of seconds, got '${rawInterval}'`);
+  if (rawInterval !== undefined && !/^\d+$/.test(rawInterval))
+    throw new Error(`--min-interval must be a whole number of seconds, got '${rawInterval}'`);
   const minInterval = rawInterval === undefined ? undefined : Number(rawInterval);
   const engine = createEngine({
     dataDir: args.dataDir,
     log,
-    timeModel: minInterval === undefined ? undefined : { minIntervalSeconds: minInterval, minWindowSeconds: Math.min(60, Math.max(1, minInterval)) },
+    timeModel:
+      minInterval === undefined ? undefined : { minIntervalSeconds: minInterval, minWindowSeconds: Math.min(60, Math.max(1, minInterval)) },
   });
   const server = await startServer({ engine, log, port: args.port });
   const lines = [

@@ -32,7 +32,12 @@ export function queryOf(req: FastifyRequest): Record<string, string> {
  * Karbor's `<collection>_links`: a `next` link when a full page was returned, keeping every
  * other query parameter (filters, sort) so the next page continues the same listing.
  */
-export function pageLinks(req: FastifyRequest, items: { id: string }[], requestedLimit: string | undefined, max = 1000): { href: string; rel: string }[] {
+export function pageLinks(
+  req: FastifyRequest,
+  items: { id: string }[],
+  requestedLimit: string | undefined,
+  max = 1000,
+): { href: string; rel: string }[] {
   const limit = requestedLimit !== undefined ? Number(requestedLimit) : max;
   const last = items[items.length - 1];
   if (!last || items.length < limit) return [];

@@ -37,9 +37,11 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
     if (status >= 400 && status < 500) {
       let message = err.message;
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'Request is too large.';
-      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `Unsupported Content-Type '${req.headers['content-type'] ?? ''}': send application/json`;
+      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        message = `Unsupported Content-Type '${req.headers['content-type'] ?? ''}': send application/json`;
       else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'The request body is empty; a JSON object was expected';
-      else if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') message = `Malformed request body: ${err.message}`;
+      else if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+        message = `Malformed request body: ${err.message}`;
       return reply.code(status).send(faultBody(status, message));
     }
     log.error('internal error', { method: req.method, url: req.url, error: err.stack ?? String(err) });

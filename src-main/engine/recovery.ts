@@ -15,13 +15,29 @@ export function recoverInterrupted(ctx: EngineContext, logs: OperationLogService
   const now = formatTimestamp(ctx.clock.now());
   return ctx.db.transaction((tx) => {
     const n = {
-      checkpoints: tx.update(checkpoints).set({ status: 'error', errorReason: REASON, updatedAt: now }).where(eq(checkpoints.status, 'protecting')).run().changes,
-      deletes: tx.update(checkpoints).set({ status: 'error-deleting', errorReason: REASON, updatedAt: now }).where(eq(checkpoints.status, 'deleting')).run().changes,
-      restores: tx.update(restores).set({ status: 'fail', restoreAuth: null, updatedAt: now }).where(eq(restores.status, 'in_progress')).run().changes,
-      verifications: tx.update(verifications).set({ status: 'fail', updatedAt: now }).where(eq(verifications.status, 'in_progress')).run().changes,
+      checkpoints: tx
+        .update(checkpoints)
+        .set({ status: 'error', errorReason: REASON, updatedAt: now })
+        .where(eq(checkpoints.status, 'protecting'))
+        .run().changes,
+      deletes: tx
+        .update(checkpoints)
+        .set({ status: 'error-deleting', errorReason: REASON, updatedAt: now })
+        .where(eq(checkpoints.status, 'deleting'))
+        .run().changes,
+      restores: tx
+        .update(restores)
+        .set({ status: 'fail', restoreAuth: null, updatedAt: now })
+        .where(eq(restores.status, 'in_progress'))
+        .run().changes,
+      verifications: tx.update(verifications).set({ status: 'fail', updatedAt: now }).where(eq(verifications.status, 'in_progress')).run()
+        .changes,
       logs: 0,
     };
-    tx.update(checkpointResources).set({ status: 'error', error: REASON, endedAt: now }).where(eq(checkpointResources.status, 'protecting')).run();
+    tx.update(checkpointResources)
+      .set({ status: 'error', error: REASON, endedAt: now })
+      .where(eq(checkpointResources.status, 'protecting'))
+      .run();
     n.logs =
       logs.markInterrupted('protect', 'protecting', 'error', REASON) +
       logs.markInterrupted('delete', 'deleting', 'error-deleting', REASON) +

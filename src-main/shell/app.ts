@@ -67,7 +67,12 @@ export async function startDesktop(): Promise<DesktopHandle | undefined> {
   const engine = createEngine({ dataDir, log });
   const server = await startServer({ engine, log, port: Number(process.env.KARBOR_PORT ?? 8799), rendererDir: false, mode: 'desktop' });
   const caller: Caller = { projectId: server.projectId, isAdmin: true };
-  registerIpc(ipcMain, createUiHandlers(engine, caller, () => ({ ...appInfoOf(server, engine), mode: 'desktop' })), rendererUrl, log);
+  registerIpc(
+    ipcMain,
+    createUiHandlers(engine, caller, () => ({ ...appInfoOf(server, engine), mode: 'desktop' })),
+    rendererUrl,
+    log,
+  );
   forwardEvents(engine, () => window?.webContents);
 
   const icons = {
@@ -102,7 +107,10 @@ export async function startDesktop(): Promise<DesktopHandle | undefined> {
   };
   engine.events.on('checkpoint.status', refreshTray);
   refreshTray();
-  watchForNotifications(engine, { show: (title, body) => new Notification({ title, body }).show() }, () => ({ onFailure: true, onSuccess: false }));
+  watchForNotifications(engine, { show: (title, body) => new Notification({ title, body }).show() }, () => ({
+    onFailure: true,
+    onSuccess: false,
+  }));
   // Timers drift or stall across suspend: re-check the schedule against the wall clock.
   powerMonitor.on('resume', () => engine.scheduler.check());
   powerMonitor.on('unlock-screen', () => engine.scheduler.check());

@@ -12,12 +12,7 @@ export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>, 
 }
 
 /** Wires `invoke` to the handler table and forwards engine events to the window. */
-export function registerIpc(
-  ipcMain: Pick<IpcMain, 'handle'>,
-  handlers: UiHandlers,
-  rendererUrl: string,
-  log: Logger,
-): void {
+export function registerIpc(ipcMain: Pick<IpcMain, 'handle'>, handlers: UiHandlers, rendererUrl: string, log: Logger): void {
   ipcMain.handle(IPC_INVOKE, async (event, method: unknown, input: unknown): Promise<UiResult<unknown>> => {
     if (!isTrustedSender(event, rendererUrl)) {
       log.warn('refused an IPC call from an untrusted frame', { url: event.senderFrame?.url });

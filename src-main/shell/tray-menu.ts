@@ -11,9 +11,7 @@ export interface TrayState {
 /** What the tray shows, read from the engine (cheap: small indexed queries). */
 export function readTrayState(engine: Engine, caller: Caller): TrayState {
   const ops = engine.scheduledOperations.list(caller, { limit: '1000' });
-  const next = ops
-    .filter((o) => o.enabled && o.next_run_at)
-    .sort((a, b) => String(a.next_run_at).localeCompare(String(b.next_run_at)))[0];
+  const next = ops.filter((o) => o.enabled && o.next_run_at).sort((a, b) => String(a.next_run_at).localeCompare(String(b.next_run_at)))[0];
   const last = engine.operationLogs
     .list(caller, { operation_type: 'protect', limit: '20' })
     .find((l) => l.ended_at && l.status !== 'dropped');
@@ -22,7 +20,12 @@ export function readTrayState(engine: Engine, caller: Caller): TrayState {
   return {
     nextRun: next?.next_run_at ? { at: next.next_run_at, operation: next.name } : null,
     lastRun: last
-      ? { at: last.ended_at ?? '', status: last.status, plan: plans.find((p) => p.id === last.plan_id)?.name ?? null, error: last.error_info }
+      ? {
+          at: last.ended_at ?? '',
+          status: last.status,
+          plan: plans.find((p) => p.id === last.plan_id)?.name ?? null,
+          error: last.error_info,
+        }
       : null,
     running,
     plans: plans.map((p) => ({ id: p.id, name: p.name, providerId: p.provider_id })),
@@ -52,7 +55,10 @@ export function buildTrayMenu(state: TrayState, actions: TrayActions): MenuItemC
       }
     : { label: 'Back up now (create a plan first)', enabled: false };
   return [
-    { label: state.nextRun ? `Next run: ${when(state.nextRun.at)} (${state.nextRun.operation})` : 'Next run: nothing scheduled', enabled: false },
+    {
+      label: state.nextRun ? `Next run: ${when(state.nextRun.at)} (${state.nextRun.operation})` : 'Next run: nothing scheduled',
+      enabled: false,
+    },
     { label: lastLabel, enabled: false },
     ...(state.running ? [{ label: `Backing up… (${state.running} running)`, enabled: false }] : []),
     { type: 'separator' },

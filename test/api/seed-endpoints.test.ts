@@ -138,7 +138,11 @@ describe('Checkpoint', () => {
     }, 'checkpoint available');
     expect(done.extra_info).toEqual({ 'create-by': 'operation-engine' });
     const graph = JSON.parse(done.resource_graph as string) as [Record<string, unknown[]>, unknown[]];
-    expect(Object.values(graph[0]).map((n) => n[1]).sort()).toEqual(resources.map((x) => x.id).sort());
+    expect(
+      Object.values(graph[0])
+        .map((n) => n[1])
+        .sort(),
+    ).toEqual(resources.map((x) => x.id).sort());
   });
   it('GET /providers/{id}/checkpoints', async () => {
     const r = await h.api<{ checkpoints: Obj[] }>('GET', `/providers/${NOOP}/checkpoints`);

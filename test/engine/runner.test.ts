@@ -48,7 +48,9 @@ function recordingPlugin() {
       complete: async (c) => void events.push(`complete ${c.resource.name}`),
     },
     restore: async (c) => {
-      events.push(`restore ${c.resource.name} knows ${[...c.restoredIds.keys()].length} name=${typeof c.parameters.restore_name === 'string' ? c.parameters.restore_name : 'undefined'}`);
+      events.push(
+        `restore ${c.resource.name} knows ${[...c.restoredIds.keys()].length} name=${typeof c.parameters.restore_name === 'string' ? c.parameters.restore_name : 'undefined'}`,
+      );
       return { newId: `new-${c.resource.name}` };
     },
     verify: async (c) => {
@@ -101,7 +103,10 @@ describe('protection runner', () => {
     const parentComplete = events.indexOf('complete app');
     expect(parentComplete).toBeGreaterThan(events.indexOf('complete disk1'));
     expect(parentComplete).toBeGreaterThan(events.indexOf('complete disk2'));
-    for (const r of ['app', 'disk1', 'disk2']) expect(events.indexOf(`prepare ${r}`)).toBeLessThan(events.indexOf(`main ${r} level=${r === 'app' ? 'undefined' : r === 'disk1' ? '1' : '9'}`));
+    for (const r of ['app', 'disk1', 'disk2'])
+      expect(events.indexOf(`prepare ${r}`)).toBeLessThan(
+        events.indexOf(`main ${r} level=${r === 'app' ? 'undefined' : r === 'disk1' ? '1' : '9'}`),
+      );
     const rows = e.checkpoints.resources(caller, PROVIDER, cp.id);
     expect(rows.map((r) => [r.name, r.status, r.bytes]).sort()).toEqual([
       ['app', 'available', 1000],
@@ -149,7 +154,11 @@ describe('protection runner', () => {
   it('restores children first with their new ids, verifies per resource, deletes with saved info', async () => {
     const { e, plan, events, control } = setup();
     const cp = await protect(e, plan.id);
-    const r = e.restores.create(caller, { provider_id: PROVIDER, checkpoint_id: cp.id, parameters: { 'Test::Server': { restore_name: 'app2' } } });
+    const r = e.restores.create(caller, {
+      provider_id: PROVIDER,
+      checkpoint_id: cp.id,
+      parameters: { 'Test::Server': { restore_name: 'app2' } },
+    });
     await e.idle();
     const restored = e.restores.get(caller, r.id);
     expect(restored.status).toBe('success');
@@ -167,6 +176,10 @@ describe('protection runner', () => {
     expect(verified.resources_reason).toEqual({ [`Test::Disk#${disk1.id}`]: 'chunk of disk1 does not match its hash' });
     e.checkpoints.delete(caller, PROVIDER, cp.id);
     await e.idle();
-    expect(events.filter((x) => x.startsWith('delete')).sort()).toEqual(['delete app size=1000', 'delete disk1 size=1000', 'delete disk2 size=1000']);
+    expect(events.filter((x) => x.startsWith('delete')).sort()).toEqual([
+      'delete app size=1000',
+      'delete disk1 size=1000',
+      'delete disk2 size=1000',
+    ]);
   });
 });

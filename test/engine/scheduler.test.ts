@@ -41,7 +41,13 @@ afterEach(async () => {
   for (const e of engines.splice(0)) await e.close().catch(() => undefined);
 });
 
-function setup(e: Engine, props: Record<string, unknown>, opType = 'protect', def: Record<string, unknown> = {}, type = 'Local::FS::Directory') {
+function setup(
+  e: Engine,
+  props: Record<string, unknown>,
+  opType = 'protect',
+  def: Record<string, unknown> = {},
+  type = 'Local::FS::Directory',
+) {
   const plan = e.plans.create(caller, {
     name: 'p',
     provider_id: NOOP,
@@ -79,8 +85,14 @@ describe('scheduler with an injected clock', () => {
     const cps = e.checkpoints.list(caller, NOOP, { plan_id: plan.id });
     expect(cps).toHaveLength(1);
     expect(cps[0]?.status).toBe('available');
-    expect(cps[0]?.extra_info).toMatchObject({ created_by: 'operation-engine', scheduled_operation_id: op.id, scheduled_at: '2026-01-01T03:00:00.000Z' });
-    const dropped = logs(e, op.id, 'dropped').map((l) => l.extra_info?.scheduled_at).sort();
+    expect(cps[0]?.extra_info).toMatchObject({
+      created_by: 'operation-engine',
+      scheduled_operation_id: op.id,
+      scheduled_at: '2026-01-01T03:00:00.000Z',
+    });
+    const dropped = logs(e, op.id, 'dropped')
+      .map((l) => l.extra_info?.scheduled_at)
+      .sort();
     expect(dropped).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z']);
     const view = e.scheduledOperations.get(caller, op.id);
     expect(view.next_run_at).toBe('2026-01-01T04:00:00.000Z');
@@ -103,7 +115,12 @@ describe('scheduler with an injected clock', () => {
   it('starts at start_time and stops after end_time', async () => {
     const clock = new ManualClock('2026-01-01T00:10:00Z');
     const e = open(clock);
-    const { op } = setup(e, { format: 'crontab', pattern: '0 * * * *', start_time: '2026-01-01 05:30:00', end_time: '2026-01-01 06:30:00' });
+    const { op } = setup(e, {
+      format: 'crontab',
+      pattern: '0 * * * *',
+      start_time: '2026-01-01 05:30:00',
+      end_time: '2026-01-01 06:30:00',
+    });
     expect(e.scheduledOperations.get(caller, op.id).next_run_at).toBe('2026-01-01T06:00:00.000Z');
     clock.set('2026-01-01T06:00:05Z');
     e.scheduler.check();
@@ -157,7 +174,10 @@ describe('scheduler with an injected clock', () => {
   it('retention_duration removes checkpoints older than D days', async () => {
     const clock = new ManualClock('2026-01-01T00:10:00Z');
     const e = open(clock);
-    const { plan } = setup(e, { format: 'crontab', pattern: '0 12 * * *' }, 'retention_protect', { retention_duration: 2, max_backups: -1 });
+    const { plan } = setup(e, { format: 'crontab', pattern: '0 12 * * *' }, 'retention_protect', {
+      retention_duration: 2,
+      max_backups: -1,
+    });
     for (let day = 0; day < 5; day++) {
       clock.set(new Date(Date.parse('2026-01-01T12:00:10Z') + day * 24 * HOUR));
       e.scheduler.check();
@@ -204,7 +224,9 @@ describe('scheduler with an injected clock', () => {
     db.prepare(
       "INSERT INTO operation_logs (id, project_id, operation_type, checkpoint_id, scheduled_operation_id, status, started_at, created_at) VALUES (?, 'p1', 'protect', ?, ?, 'protecting', '2026-01-01T01:00:00.000000', '2026-01-01T01:00:00.000000')",
     ).run(randomUUID(), cpId, op.id);
-    db.prepare("UPDATE schedule_states SET last_handled_at = '2026-01-01T01:00:00.000Z', running_since = '2026-01-01T01:00:00.000Z' WHERE operation_id = ?").run(op.id);
+    db.prepare(
+      "UPDATE schedule_states SET last_handled_at = '2026-01-01T01:00:00.000Z', running_since = '2026-01-01T01:00:00.000Z' WHERE operation_id = ?",
+    ).run(op.id);
     db.close();
     clock.set('2026-01-01T01:20:00Z');
     const e2 = open(clock, dataDir);

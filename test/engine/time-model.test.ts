@@ -13,7 +13,10 @@ describe('trigger time model', () => {
   });
 
   it('computes crontab occurrences within start and end', () => {
-    const t = parseTimeTrigger({ format: 'crontab', pattern: '0 9 * * *', start_time: '2026-03-05 00:00:00', end_time: '2026-03-07 23:00:00' }, now);
+    const t = parseTimeTrigger(
+      { format: 'crontab', pattern: '0 9 * * *', start_time: '2026-03-05 00:00:00', end_time: '2026-03-07 23:00:00' },
+      now,
+    );
     expect(nextOccurrences(t, now, 5).map((d) => d.toISOString())).toEqual([
       '2026-03-05T09:00:00.000Z',
       '2026-03-06T09:00:00.000Z',
@@ -47,7 +50,11 @@ describe('trigger time model', () => {
         process.env.TZ = machineZone;
         const t0 = new Date('2026-03-27T12:00:00Z');
         const t = parseTimeTrigger(
-          { format: 'calendar', pattern: 'BEGIN:VEVENT\nRRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0\nEND:VEVENT', timezone: 'Europe/Berlin' },
+          {
+            format: 'calendar',
+            pattern: 'BEGIN:VEVENT\nRRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0\nEND:VEVENT',
+            timezone: 'Europe/Berlin',
+          },
           t0,
         );
         expect(nextOccurrences(t, t0, 3).map((d) => d.toISOString())).toEqual([

@@ -45,7 +45,9 @@ describe('window', () => {
   it('is isolated, sandboxed and without Node', () => {
     const opts = secureWindowOptions('/p.js');
     expect(opts.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, preload: '/p.js' });
-    expect(electron.windows[0]?.options).toMatchObject({ webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false } });
+    expect(electron.windows[0]?.options).toMatchObject({
+      webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false },
+    });
   });
   it('denies window.open (opening http links outside) and hides instead of closing', () => {
     const win = electron.windows[0];

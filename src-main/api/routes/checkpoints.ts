@@ -30,12 +30,16 @@ export async function checkpointRoutes(app: FastifyInstance, { engine }: { engin
     const checkpoints = engine.checkpoints.list(callerOf(req), req.params.provider_id, q);
     return { checkpoints, checkpoints_links: pageLinks(req, checkpoints, q.limit) };
   });
-  app.post<P & { Body: Static<typeof CreateBody> }>('/providers/:provider_id/checkpoints', { schema: { body: CreateBody } }, async (req) => {
-    const b = req.body.checkpoint;
-    if (b.extra_info && b['extra-info']) throw new Invalid("checkpoint: give either 'extra_info' or 'extra-info', not both");
-    const extraInfo = (b.extra_info ?? b['extra-info'] ?? null) as Json | null;
-    return { checkpoint: engine.checkpoints.create(callerOf(req), req.params.provider_id, b.plan_id, { extraInfo }) };
-  });
+  app.post<P & { Body: Static<typeof CreateBody> }>(
+    '/providers/:provider_id/checkpoints',
+    { schema: { body: CreateBody } },
+    async (req) => {
+      const b = req.body.checkpoint;
+      if (b.extra_info && b['extra-info']) throw new Invalid("checkpoint: give either 'extra_info' or 'extra-info', not both");
+      const extraInfo = (b.extra_info ?? b['extra-info'] ?? null) as Json | null;
+      return { checkpoint: engine.checkpoints.create(callerOf(req), req.params.provider_id, b.plan_id, { extraInfo }) };
+    },
+  );
   app.get<PC>('/providers/:provider_id/checkpoints/:checkpoint_id', async (req) => ({
     checkpoint: engine.checkpoints.get(callerOf(req), req.params.provider_id, req.params.checkpoint_id),
   }));
@@ -43,8 +47,12 @@ export async function checkpointRoutes(app: FastifyInstance, { engine }: { engin
     engine.checkpoints.delete(callerOf(req), req.params.provider_id, req.params.checkpoint_id);
     return {};
   });
-  app.put<PC & { Body: Static<typeof ResetBody> }>('/providers/:provider_id/checkpoints/:checkpoint_id', { schema: { body: ResetBody } }, async (req) => {
-    engine.checkpoints.resetState(callerOf(req), req.params.provider_id, req.params.checkpoint_id, req.body['os-resetState'].state);
-    return {};
-  });
+  app.put<PC & { Body: Static<typeof ResetBody> }>(
+    '/providers/:provider_id/checkpoints/:checkpoint_id',
+    { schema: { body: ResetBody } },
+    async (req) => {
+      engine.checkpoints.resetState(callerOf(req), req.params.provider_id, req.params.checkpoint_id, req.body['os-resetState'].state);
+      return {};
+    },
+  );
 }

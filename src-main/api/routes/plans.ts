@@ -44,7 +44,9 @@ export async function planRoutes(app: FastifyInstance, { engine }: { engine: Eng
   });
   app.post<{ Body: Static<typeof CreateBody> }>('/plans', { schema: { body: CreateBody } }, async (req) => {
     const b = req.body.plan;
-    return { plan: engine.plans.create(callerOf(req), { ...b, resources: b.resources as PlanResource[], parameters: b.parameters as Json }) };
+    return {
+      plan: engine.plans.create(callerOf(req), { ...b, resources: b.resources as PlanResource[], parameters: b.parameters as Json }),
+    };
   });
   app.get<Params>('/plans/:plan_id', async (req) => ({ plan: engine.plans.get(callerOf(req), req.params.plan_id) }));
   app.put<Params & { Body: Static<typeof UpdateBody> }>('/plans/:plan_id', { schema: { body: UpdateBody } }, async (req) => {

@@ -32,7 +32,7 @@ export async function restoreRoutes(app: FastifyInstance, { engine }: { engine: 
       restore: engine.restores.create(callerOf(req), {
         ...b,
         parameters: b.parameters as Json,
-        restore_auth: (b.restore_auth ?? null),
+        restore_auth: b.restore_auth ?? null,
       }),
     };
   });

@@ -11,7 +11,11 @@ const UpdateBody = Type.Object(
 /** `os-services` (admin only). */
 export async function serviceRoutes(app: FastifyInstance, { engine }: { engine: Engine }): Promise<void> {
   app.get('/os-services', async (req) => ({ services: engine.services.list(callerOf(req), queryOf(req)) }));
-  app.put<{ Params: { id: string }; Body: Static<typeof UpdateBody> }>('/os-services/:id', { schema: { body: UpdateBody } }, async (req) => ({
-    service: engine.services.update(callerOf(req), req.params.id, req.body),
-  }));
+  app.put<{ Params: { id: string }; Body: Static<typeof UpdateBody> }>(
+    '/os-services/:id',
+    { schema: { body: UpdateBody } },
+    async (req) => ({
+      service: engine.services.update(callerOf(req), req.params.id, req.body),
+    }),
+  );
 }

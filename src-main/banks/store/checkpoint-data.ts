@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { JsonObject } from '../../engine/db/schema/common';
 import type { ResourceData, StoredStream } from '../../engine/providers/types';
-import { ChunkStore, CorruptData } from './chunk-store';
+import { type ChunkStore, CorruptData } from './chunk-store';
 import type { Manifest } from './types';
 
 const resourceDir = (checkpointId: string, key: string): string =>

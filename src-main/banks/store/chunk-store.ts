@@ -53,10 +53,10 @@ export class ChunkStore {
 
   /** Streams a manifest's data back, checking every chunk against its id. */
   get(manifest: Manifest): Readable {
-    const self = this;
+    const read = (id: string, length: number): Promise<Buffer> => this.readChunk(id, length);
     return Readable.from(
       (async function* () {
-        for (const c of manifest.chunks) yield await self.readChunk(c.id, c.length);
+        for (const c of manifest.chunks) yield await read(c.id, c.length);
       })(),
     );
   }

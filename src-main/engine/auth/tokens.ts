@@ -46,7 +46,14 @@ export class TokenService {
     const token = `kbd_${randomBytes(24).toString('base64url')}`;
     this.db
       .insert(apiTokens)
-      .values({ id: randomUUID(), tokenHash: hash(token), projectId, role, name: name ?? null, createdAt: formatTimestamp(this.clock.now()) })
+      .values({
+        id: randomUUID(),
+        tokenHash: hash(token),
+        projectId,
+        role,
+        name: name ?? null,
+        createdAt: formatTimestamp(this.clock.now()),
+      })
       .run();
     return token;
   }
@@ -72,17 +79,31 @@ export class TokenService {
 
   lookup(token: string): Caller | undefined {
     if (!token) return undefined;
-    const row = this.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash(token))).get();
+    const row = this.db
+      .select()
+      .from(apiTokens)
+      .where(eq(apiTokens.tokenHash, hash(token)))
+      .get();
     return row ? { projectId: row.projectId, isAdmin: row.role === 'admin' } : undefined;
   }
 
   authenticate(token: string | undefined): Caller {
     const caller = token ? this.lookup(token) : undefined;
-    if (!caller) throw new Unauthorized(token ? 'The request you have made requires authentication: invalid token' : 'The request you have made requires authentication: no X-Auth-Token header');
+    if (!caller)
+      throw new Unauthorized(
+        token
+          ? 'The request you have made requires authentication: invalid token'
+          : 'The request you have made requires authentication: no X-Auth-Token header',
+      );
     return caller;
   }
 
   revoke(token: string): boolean {
-    return this.db.delete(apiTokens).where(eq(apiTokens.tokenHash, hash(token))).run().changes > 0;
+    return (
+      this.db
+        .delete(apiTokens)
+        .where(eq(apiTokens.tokenHash, hash(token)))
+        .run().changes > 0
+    );
   }
 }

@@ -111,7 +111,11 @@ export class CheckpointService {
   /** A checkpoint by id, deleted ones included (Karbor kept them readable). */
   get(caller: Caller, providerId: string, id: string): Checkpoint {
     const provider = this.ctx.providers.get(providerId);
-    const row = this.ctx.db.select().from(checkpoints).where(eq(checkpoints.id, requireUuid(id, 'checkpoint_id'))).get();
+    const row = this.ctx.db
+      .select()
+      .from(checkpoints)
+      .where(eq(checkpoints.id, requireUuid(id, 'checkpoint_id')))
+      .get();
     if (!row || !canSee(caller, row.projectId) || row.providerId !== provider.definition.id) {
       throw new NotFound(`Checkpoint ${id} could not be found.`, 'CHECKPOINT_NOT_FOUND');
     }

@@ -46,12 +46,8 @@ export function openDatabase(file: string, migrationsDir = findMigrationsDir()):
 }
 
 function hasPendingMigrations(sqlite: Database.Database, migrationsDir: string): boolean {
-  const journal = JSON.parse(
-    fs.readFileSync(path.join(migrationsDir, 'meta', '_journal.json'), 'utf8'),
-  ) as { entries: unknown[] };
-  const table = sqlite
-    .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='__drizzle_migrations'")
-    .get();
+  const journal = JSON.parse(fs.readFileSync(path.join(migrationsDir, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
+  const table = sqlite.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='__drizzle_migrations'").get();
   if (!table) return journal.entries.length > 0;
   const row = sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
   return row.n < journal.entries.length;

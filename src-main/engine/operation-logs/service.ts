@@ -144,7 +144,11 @@ export class OperationLogService {
   }
 
   get(caller: Caller, id: string): OperationLog {
-    const row = this.ctx.db.select().from(operationLogs).where(eq(operationLogs.id, requireUuid(id, 'operation_log_id'))).get();
+    const row = this.ctx.db
+      .select()
+      .from(operationLogs)
+      .where(eq(operationLogs.id, requireUuid(id, 'operation_log_id')))
+      .get();
     if (!row || !canSee(caller, row.projectId)) throw new NotFound(`Operation log ${id} could not be found.`, 'OPERATION_LOG_NOT_FOUND');
     return view(row);
   }

@@ -91,7 +91,10 @@ export class PlanService {
     if (q.provider_id !== undefined) filters.push(eq(plans.providerId, requireUuid(q.provider_id, 'provider_id')));
     const rows = listPage<Row>(
       this.ctx.db,
-      { table: plans, columns: { id: plans.id, name: plans.name, status: plans.status, created_at: plans.createdAt, provider_id: plans.providerId } },
+      {
+        table: plans,
+        columns: { id: plans.id, name: plans.name, status: plans.status, created_at: plans.createdAt, provider_id: plans.providerId },
+      },
       projectScope(plans.projectId, caller, q.all_tenants !== undefined),
       and(...filters),
       page,
@@ -100,7 +103,11 @@ export class PlanService {
   }
 
   get(caller: Caller, id: string): Plan {
-    const row = this.ctx.db.select().from(plans).where(eq(plans.id, requireUuid(id, 'plan_id'))).get();
+    const row = this.ctx.db
+      .select()
+      .from(plans)
+      .where(eq(plans.id, requireUuid(id, 'plan_id')))
+      .get();
     if (!row || !canSee(caller, row.projectId)) throw new NotFound(`Plan ${id} could not be found.`, 'PLAN_NOT_FOUND');
     return view(row);
   }

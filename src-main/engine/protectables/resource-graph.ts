@@ -13,11 +13,7 @@ const key = (r: Resource): string => `${r.type}#${r.id}`;
  * Builds the resource graph of a plan by following dependents. A resource reached twice
  * (a volume in the plan that a server in the plan also uses) is one shared node; a cycle is cut.
  */
-export async function buildResourceGraph(
-  registry: ProtectableRegistry,
-  ctx: ProtectableContext,
-  roots: Resource[],
-): Promise<GraphNode[]> {
+export async function buildResourceGraph(registry: ProtectableRegistry, ctx: ProtectableContext, roots: Resource[]): Promise<GraphNode[]> {
   const nodes = new Map<string, GraphNode>();
   const visiting = new Set<string>();
   const visit = async (r: Resource): Promise<GraphNode | undefined> => {
@@ -42,7 +38,11 @@ export async function buildResourceGraph(
   }
   // A plan resource that is also another plan resource's dependent is not a root.
   const reached = new Set<GraphNode>();
-  const mark = (n: GraphNode): void => n.children.forEach((c) => { reached.add(c); mark(c); });
+  const mark = (n: GraphNode): void =>
+    n.children.forEach((c) => {
+      reached.add(c);
+      mark(c);
+    });
   top.forEach(mark);
   return [...new Set(top)].filter((n) => !reached.has(n));
 }

@@ -121,7 +121,12 @@ export class ProtectionRunner {
 
   async deleteCheckpoint(cp: Checkpoint): Promise<void> {
     const out = await this.eachStored(cp, 'delete', {}, (plugin, c) => plugin.delete?.(c));
-    if (out.failed) throw new Error(Object.entries(out.reason).map(([k, v]) => `${k}: ${v}`).join('; '));
+    if (out.failed)
+      throw new Error(
+        Object.entries(out.reason)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; '),
+      );
   }
 
   /** Restores children before parents, handing each the new ids of what was restored before it. */

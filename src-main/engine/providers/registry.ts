@@ -5,13 +5,7 @@ import type { JsonObject } from '../db/schema/common';
 import { Invalid, NotFound } from '../errors';
 import { isUuidLike } from '../paging';
 import type { ProtectableRegistry } from '../protectables/registry';
-import type {
-  ExtendedInfoSchema,
-  LoadedProviderFile,
-  ProtectionPlugin,
-  ProviderDefinition,
-  ProviderView,
-} from './types';
+import type { ExtendedInfoSchema, LoadedProviderFile, ProtectionPlugin, ProviderDefinition, ProviderView } from './types';
 
 export class ProviderLoadError extends Error {
   constructor(
@@ -66,7 +60,10 @@ export class ProviderRegistry {
   add(definition: ProviderDefinition, source = 'built-in'): void {
     if (!isUuidLike(definition.id)) throw new ProviderLoadError(source, `id '${definition.id}' is not a UUID`);
     if (this.providers.has(definition.id)) {
-      throw new ProviderLoadError(source, `provider id ${definition.id} is already defined by ${this.providers.get(definition.id)?.source}`);
+      throw new ProviderLoadError(
+        source,
+        `provider id ${definition.id} is already defined by ${this.providers.get(definition.id)?.source}`,
+      );
     }
     const plugins = definition.plugins.map((name) => {
       const p = this.plugins.get(name);
@@ -82,7 +79,10 @@ export class ProviderRegistry {
   loadDirectory(dir: string): void {
     if (!fs.existsSync(dir)) return;
     const validate = this.ajv.compile(definitionSchema);
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const name of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const file = path.join(dir, name);
       let parsed: unknown;
       try {
@@ -155,14 +155,16 @@ export class ProviderRegistry {
   validateParameters(p: Provider, parameters: JsonObject, purpose: Purpose, field = 'parameters'): void {
     for (const [key, value] of Object.entries(parameters)) {
       const [type = '', resourceId, extra] = key.split('#');
-      if (extra !== undefined || resourceId === '') throw new Invalid(`${field}: malformed key '${key}' (expected '<type>' or '<type>#<resource id>')`);
+      if (extra !== undefined || resourceId === '')
+        throw new Invalid(`${field}: malformed key '${key}' (expected '<type>' or '<type>#<resource id>')`);
       const plugin = p.byType.get(type);
       if (!plugin) throw new Invalid(`${field}: resource type '${type}' is not supported by provider '${p.definition.name}'`);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw new Invalid(`${field}.${key} must be an object`);
       }
       const schemas = plugin.schemas(type);
-      const schema = purpose === 'options' ? schemas.options : purpose === 'restore' ? schemas.restore : (schemas.verify ?? schemas.restore);
+      const schema =
+        purpose === 'options' ? schemas.options : purpose === 'restore' ? schemas.restore : (schemas.verify ?? schemas.restore);
       const props = (schema.properties ?? {}) as Record<string, unknown>;
       for (const prop of Object.keys(value)) {
         if (!(prop in props)) throw new Invalid(`${field}.${key}: unknown property '${prop}' for ${type}`);

@@ -127,7 +127,8 @@ function parseQuotaValues(values: Record<string, unknown>, field: string): Parti
   const out: Partial<QuotaSet> = {};
   if (Object.keys(values).length === 0) throw new Invalid(`${field} must set at least one of ${QUOTA_RESOURCES.join(', ')}`);
   for (const [k, v] of Object.entries(values)) {
-    if (!QUOTA_RESOURCES.includes(k as QuotaResource)) throw new Invalid(`${field}.${k} is not a quota resource (known: ${QUOTA_RESOURCES.join(', ')})`);
+    if (!QUOTA_RESOURCES.includes(k as QuotaResource))
+      throw new Invalid(`${field}.${k} is not a quota resource (known: ${QUOTA_RESOURCES.join(', ')})`);
     const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < -1) throw new Invalid(`${field}.${k} must be an integer >= -1`);
     out[k as QuotaResource] = n;

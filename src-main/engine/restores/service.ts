@@ -71,7 +71,11 @@ class CheckpointRunService {
     private readonly checkpoints: CheckpointService,
     private readonly logs: OperationLogService,
     private readonly jobs: JobQueue,
-    private readonly run: (cp: ReturnType<CheckpointService['get']>, p: JsonObject, restoreTarget: string | null) => Promise<ResourceOutcome>,
+    private readonly run: (
+      cp: ReturnType<CheckpointService['get']>,
+      p: JsonObject,
+      restoreTarget: string | null,
+    ) => Promise<ResourceOutcome>,
   ) {}
 
   protected listRows(caller: Caller, q: RunFilters): Row[] {
@@ -79,7 +83,8 @@ class CheckpointRunService {
     const page = parsePage(q, ['id', 'created_at', 'status']);
     const f: (SQL | undefined)[] = [];
     if (q.status !== undefined) {
-      if (!RUN_STATUSES.includes(q.status as (typeof RUN_STATUSES)[number])) throw new Invalid(`status filter must be one of ${RUN_STATUSES.join(', ')}`);
+      if (!RUN_STATUSES.includes(q.status as (typeof RUN_STATUSES)[number]))
+        throw new Invalid(`status filter must be one of ${RUN_STATUSES.join(', ')}`);
       f.push(eq(t.status, q.status));
     }
     if (q.checkpoint_id !== undefined) f.push(eq(t.checkpointId, requireUuid(q.checkpoint_id, 'checkpoint_id')));
@@ -94,15 +99,25 @@ class CheckpointRunService {
   }
 
   protected getRow(caller: Caller, id: string): Row {
-    const row = this.ctx.db.select().from(this.table).where(eq(this.table.id, requireUuid(id, `${this.kind}_id`))).get() as Row | undefined;
-    if (!row || !canSee(caller, row.projectId)) throw new NotFound(`${this.kind === 'restore' ? 'Restore' : 'Verification'} ${id} could not be found.`);
+    const row = this.ctx.db
+      .select()
+      .from(this.table)
+      .where(eq(this.table.id, requireUuid(id, `${this.kind}_id`)))
+      .get() as Row | undefined;
+    if (!row || !canSee(caller, row.projectId))
+      throw new NotFound(`${this.kind === 'restore' ? 'Restore' : 'Verification'} ${id} could not be found.`);
     return row;
   }
 
   protected start(caller: Caller, input: RestoreInput, extra: Partial<Row>): Row {
     const provider = this.ctx.providers.get(requireUuid(input.provider_id, `${this.kind}.provider_id`));
     const cp = this.checkpoints.requireAvailable(caller, provider.definition.id, input.checkpoint_id, `${this.kind}.checkpoint_id`);
-    this.ctx.providers.validateParameters(provider, input.parameters, this.kind === 'restore' ? 'restore' : 'verify', `${this.kind}.parameters`);
+    this.ctx.providers.validateParameters(
+      provider,
+      input.parameters,
+      this.kind === 'restore' ? 'restore' : 'verify',
+      `${this.kind}.parameters`,
+    );
     const row: Row = {
       id: randomUUID(),
       projectId: cp.project_id,
@@ -119,7 +134,10 @@ class CheckpointRunService {
       ...extra,
     };
     const { restoreTarget: _t, restoreAuth: _a, ...verificationRow } = row;
-    this.ctx.db.insert(this.table).values(this.kind === 'restore' ? row : verificationRow).run();
+    this.ctx.db
+      .insert(this.table)
+      .values(this.kind === 'restore' ? row : verificationRow)
+      .run();
     const logId = this.logs.start({
       projectId: cp.project_id,
       operationType: this.kind === 'restore' ? 'restore' : 'verify',
@@ -139,12 +157,15 @@ class CheckpointRunService {
         status = outcome.failed ? 'fail' : 'success';
         set.resourcesStatus = outcome.status;
         set.resourcesReason = outcome.reason;
-        if (outcome.failed) error = Object.entries(outcome.reason).map(([k, v]) => `${k}: ${v}`).join('; ');
+        if (outcome.failed)
+          error = Object.entries(outcome.reason)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('; ');
       } catch (err) {
         error = errorText(err);
       }
       // A password is kept only while the run needs it.
-      if (this.kind === 'restore') (set).restoreAuth = maskAuth(row.restoreAuth);
+      if (this.kind === 'restore') set.restoreAuth = maskAuth(row.restoreAuth);
       this.ctx.db
         .update(this.table)
         .set({ ...set, status, updatedAt: formatTimestamp(this.ctx.clock.now()) })

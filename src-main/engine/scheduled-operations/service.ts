@@ -65,7 +65,8 @@ function optionalInt(def: Record<string, unknown>, key: string): number | undefi
   const v = def[key];
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Invalid(`scheduled_operation.operation_definition.${key} must be an integer`);
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new Invalid(`scheduled_operation.operation_definition.${key} must be an integer`);
   return n;
 }
 
@@ -99,8 +100,13 @@ export class ScheduledOperationService {
   }
 
   get(caller: Caller, id: string): ScheduledOperation {
-    const row = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, requireUuid(id, 'scheduled_operation_id'))).get();
-    if (!row || !canSee(caller, row.projectId)) throw new NotFound(`Scheduled operation ${id} could not be found.`, 'SCHEDULED_OPERATION_NOT_FOUND');
+    const row = this.ctx.db
+      .select()
+      .from(scheduledOperations)
+      .where(eq(scheduledOperations.id, requireUuid(id, 'scheduled_operation_id')))
+      .get();
+    if (!row || !canSee(caller, row.projectId))
+      throw new NotFound(`Scheduled operation ${id} could not be found.`, 'SCHEDULED_OPERATION_NOT_FOUND');
     return this.view(row);
   }
 
@@ -112,14 +118,17 @@ export class ScheduledOperationService {
     }
     const trigger = this.triggers.get(caller, requireUuid(input.trigger_id, 'scheduled_operation.trigger_id'));
     const def = input.operation_definition;
-    if (def === null || typeof def !== 'object' || Array.isArray(def)) throw new Invalid('scheduled_operation.operation_definition must be an object');
+    if (def === null || typeof def !== 'object' || Array.isArray(def))
+      throw new Invalid('scheduled_operation.operation_definition must be an object');
     const d = def as Record<string, unknown>;
     const providerId = requireUuid(d.provider_id, 'scheduled_operation.operation_definition.provider_id');
     const planId = requireUuid(d.plan_id, 'scheduled_operation.operation_definition.plan_id');
     this.ctx.providers.get(providerId);
     const plan = this.plans.get(caller, planId);
     if (plan.provider_id !== providerId) {
-      throw new Invalid(`scheduled_operation.operation_definition: plan ${planId} belongs to provider ${plan.provider_id}, not ${providerId}`);
+      throw new Invalid(
+        `scheduled_operation.operation_definition: plan ${planId} belongs to provider ${plan.provider_id}, not ${providerId}`,
+      );
     }
     const definition: JsonObject = { ...(d as JsonObject), provider_id: providerId, plan_id: planId };
     for (const key of ['max_backups', 'retention_duration']) {

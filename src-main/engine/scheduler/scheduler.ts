@@ -228,7 +228,11 @@ export class Scheduler {
           providerId: idOf(op.operationDefinition.provider_id),
           extraInfo: { scheduled_at: scheduledAt.toISOString(), reason: 'overlap' },
         });
-        this.deps.logs.finish(id, 'dropped', `run scheduled at ${scheduledAt.toISOString()} skipped: the previous run of this operation is still going`);
+        this.deps.logs.finish(
+          id,
+          'dropped',
+          `run scheduled at ${scheduledAt.toISOString()} skipped: the previous run of this operation is still going`,
+        );
       }
       return;
     }

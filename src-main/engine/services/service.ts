@@ -32,7 +32,11 @@ export class ServiceRegistry {
   heartbeat(): void {
     const now = formatTimestamp(this.ctx.clock.now());
     for (const [binary, topic] of BINARIES) {
-      const existing = this.ctx.db.select().from(services).where(and(eq(services.binary, binary), eq(services.host, this.host))).get();
+      const existing = this.ctx.db
+        .select()
+        .from(services)
+        .where(and(eq(services.binary, binary), eq(services.host, this.host)))
+        .get();
       if (existing) this.ctx.db.update(services).set({ updatedAt: now }).where(eq(services.id, existing.id)).run();
       else this.ctx.db.insert(services).values({ binary, host: this.host, topic, disabled: false, createdAt: now, updatedAt: now }).run();
     }
@@ -55,13 +59,23 @@ export class ServiceRegistry {
     const f: SQL[] = [];
     if (q.host !== undefined) f.push(eq(services.host, q.host));
     if (q.binary !== undefined) f.push(eq(services.binary, q.binary));
-    return this.ctx.db.select().from(services).where(and(...f)).orderBy(services.id).all().map((r) => this.view(r));
+    return this.ctx.db
+      .select()
+      .from(services)
+      .where(and(...f))
+      .orderBy(services.id)
+      .all()
+      .map((r) => this.view(r));
   }
 
   update(caller: Caller, id: string, body: { status?: unknown; disabled_reason?: unknown }): ServiceView {
     requireAdmin(caller);
     if (!/^\d+$/.test(id)) throw new Invalid(`service id '${id}' must be an integer`);
-    const row = this.ctx.db.select().from(services).where(eq(services.id, Number(id))).get();
+    const row = this.ctx.db
+      .select()
+      .from(services)
+      .where(eq(services.id, Number(id)))
+      .get();
     if (!row) throw new NotFound(`Service ${id} could not be found.`, 'SERVICE_NOT_FOUND');
     if (body.status !== 'enabled' && body.status !== 'disabled') throw new Invalid(`status must be 'enabled' or 'disabled'`);
     if (body.disabled_reason !== undefined && body.disabled_reason !== null && typeof body.disabled_reason !== 'string') {
@@ -70,7 +84,7 @@ export class ServiceRegistry {
     const disabled = body.status === 'disabled';
     this.ctx.db
       .update(services)
-      .set({ disabled, disabledReason: disabled ? ((body.disabled_reason) ?? null) : null })
+      .set({ disabled, disabledReason: disabled ? (body.disabled_reason ?? null) : null })
       .where(eq(services.id, row.id))
       .run();
     return this.view(this.ctx.db.select().from(services).where(eq(services.id, row.id)).get() as Row);

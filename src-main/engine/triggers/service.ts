@@ -61,7 +61,11 @@ export class TriggerService {
   }
 
   get(caller: Caller, id: string): Trigger {
-    const row = this.ctx.db.select().from(triggers).where(eq(triggers.id, requireUuid(id, 'trigger_id'))).get();
+    const row = this.ctx.db
+      .select()
+      .from(triggers)
+      .where(eq(triggers.id, requireUuid(id, 'trigger_id')))
+      .get();
     if (!row || !canSee(caller, row.projectId)) throw new NotFound(`Trigger ${id} could not be found.`, 'TRIGGER_NOT_FOUND');
     return view(row);
   }
@@ -110,7 +114,11 @@ export class TriggerService {
 
   delete(caller: Caller, id: string): void {
     const cur = this.get(caller, id);
-    const user = this.ctx.db.select({ id: scheduledOperations.id }).from(scheduledOperations).where(eq(scheduledOperations.triggerId, cur.id)).get();
+    const user = this.ctx.db
+      .select({ id: scheduledOperations.id })
+      .from(scheduledOperations)
+      .where(eq(scheduledOperations.triggerId, cur.id))
+      .get();
     if (user) throw new InUse(`Trigger ${cur.id} is being used by scheduled operation ${user.id}`, 'TRIGGER_IN_USE');
     this.ctx.db.delete(triggers).where(eq(triggers.id, cur.id)).run();
   }

@@ -49,9 +49,12 @@ export function parseTriggerTime(value: unknown, field: string): Date {
 function parseWindow(value: unknown, opts: TimeModelOptions): number {
   if (value === undefined || value === null || value === '') return opts.defaultWindowSeconds;
   const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Invalid(`trigger_info.properties.window must be an integer number of seconds, got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new Invalid(`trigger_info.properties.window must be an integer number of seconds, got ${JSON.stringify(value)}`);
   if (n < opts.minWindowSeconds || n > opts.maxWindowSeconds) {
-    throw new Invalid(`trigger_info.properties.window must be between ${opts.minWindowSeconds} and ${opts.maxWindowSeconds} seconds, got ${n}`);
+    throw new Invalid(
+      `trigger_info.properties.window must be between ${opts.minWindowSeconds} and ${opts.maxWindowSeconds} seconds, got ${n}`,
+    );
   }
   return n;
 }
@@ -71,7 +74,8 @@ type NextFn = (after: Date) => Date | undefined;
 
 function crontabNext(pattern: string, tz: string | undefined): NextFn {
   const fields = pattern.trim().split(/\s+/);
-  if (fields.length < 5 || fields.length > 6) throw new Invalid(`trigger_info.properties.pattern '${pattern}' is not a crontab pattern (5 or 6 fields)`);
+  if (fields.length < 5 || fields.length > 6)
+    throw new Invalid(`trigger_info.properties.pattern '${pattern}' is not a crontab pattern (5 or 6 fields)`);
   try {
     cronParser.parseExpression(pattern, { tz: tz ?? 'UTC' });
   } catch (err) {
@@ -195,8 +199,10 @@ export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions
   }
   if (typeof p.pattern !== 'string' || !p.pattern.trim()) throw new Invalid('trigger_info.properties.pattern must be a non-empty string');
   const pattern = p.pattern;
-  const start = p.start_time !== undefined && p.start_time !== null ? parseTriggerTime(p.start_time, 'trigger_info.properties.start_time') : undefined;
-  const end = p.end_time !== undefined && p.end_time !== null ? parseTriggerTime(p.end_time, 'trigger_info.properties.end_time') : undefined;
+  const start =
+    p.start_time !== undefined && p.start_time !== null ? parseTriggerTime(p.start_time, 'trigger_info.properties.start_time') : undefined;
+  const end =
+    p.end_time !== undefined && p.end_time !== null ? parseTriggerTime(p.end_time, 'trigger_info.properties.end_time') : undefined;
   if (start && end && end <= start) throw new Invalid('trigger_info.properties.end_time must be after start_time');
   const windowSeconds = parseWindow(p.window, opts);
   const tz = checkZone(p.timezone);
@@ -207,7 +213,8 @@ export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions
     return t && (!end || t <= end) ? t : undefined;
   };
   const first = next(now);
-  if (!first) throw new Invalid('trigger_info.properties: the pattern has no occurrence in the future (check pattern, start_time and end_time)');
+  if (!first)
+    throw new Invalid('trigger_info.properties: the pattern has no occurrence in the future (check pattern, start_time and end_time)');
   // The tightest spacing of a recurring pattern shows within a few consecutive occurrences.
   let prev = first;
   for (let i = 0; i < 8; i++) {

@@ -24,10 +24,7 @@ export const checkpoints = sqliteTable(
     errorReason: text(),
     ...timestamps,
   },
-  (t) => [
-    index('checkpoints_provider_created').on(t.providerId, t.createdAt, t.id),
-    index('checkpoints_plan').on(t.planId),
-  ],
+  (t) => [index('checkpoints_provider_created').on(t.providerId, t.createdAt, t.id), index('checkpoints_plan').on(t.planId)],
 );
 
 /** Each resource of a checkpoint: its status, what its plugin saved, and why it failed. */

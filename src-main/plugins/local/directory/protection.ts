@@ -103,7 +103,12 @@ export const directoryProtection: ProtectionPlugin = {
   async restore(ctx) {
     const data = need(ctx.data);
     const info = ctx.savedInfo;
-    const target = typeof ctx.parameters.restore_path === 'string' && ctx.parameters.restore_path ? ctx.parameters.restore_path : String(info.root);
+    const target =
+      typeof ctx.parameters.restore_path === 'string' && ctx.parameters.restore_path
+        ? ctx.parameters.restore_path
+        : typeof info.root === 'string'
+          ? info.root
+          : '';
     if (!path.isAbsolute(target)) throw new Error(`restore_path must be absolute, got '${target}'`);
     const overwrite = ctx.parameters.overwrite === true;
     const only = strings(ctx.parameters.paths);
