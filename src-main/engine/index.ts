@@ -13,6 +13,8 @@ import { PlanService } from './plans/service';
 import { ProtectableRegistry } from './protectables/registry';
 import type { ProtectablePlugin } from './protectables/types';
 import { ProtectionRunner } from './protection/runner';
+import { ProviderStores, type BankFactory } from './protection/provider-stores';
+import { BUILTIN_BANKS } from './protection/builtin-banks';
 import { noopProtectionPlugin, noopProvider } from './providers/noop';
 import { ProviderRegistry } from './providers/registry';
 import type { ProtectionPlugin, ProviderDefinition } from './providers/types';
@@ -25,6 +27,8 @@ import { DEFAULT_SCHEDULER, Scheduler, type SchedulerOptions } from './scheduler
 import { DEFAULT_TIME_MODEL, type TimeModelOptions } from './triggers/time-model';
 import { TriggerService } from './triggers/service';
 import { directoryProtectable } from '../plugins/local/directory/protectable';
+import { directoryProtection } from '../plugins/local/directory/protection';
+import { sqliteProtectable, sqliteProtection } from '../plugins/local/sqlite/sqlite';
 
 export interface EngineOptions {
   dataDir: string;
@@ -37,6 +41,8 @@ export interface EngineOptions {
   /** Extra built-in providers. */
   providers?: ProviderDefinition[];
   timeModel?: Partial<TimeModelOptions>;
+  /** Extra bank backends by `bank.type` (local is built in). */
+  banks?: Record<string, BankFactory>;
   /** Home folder the directory browser starts in. */
   homeDir?: string;
   /** Run scheduled operations (default true; tools that only read or write data pass false). */
@@ -84,8 +90,11 @@ export function createEngine(opts: EngineOptions): Engine {
   try {
     const protectables = new ProtectableRegistry();
     protectables.register(directoryProtectable(opts.homeDir));
+    protectables.register(sqliteProtectable);
     for (const p of opts.protectables ?? []) protectables.register(p);
-    const plugins = new Map<string, ProtectionPlugin>([[noopProtectionPlugin.name, noopProtectionPlugin]]);
+    const plugins = new Map<string, ProtectionPlugin>(
+      [noopProtectionPlugin, directoryProtection, sqliteProtection].map((p) => [p.name, p]),
+    );
     for (const p of opts.protectionPlugins ?? []) plugins.set(p.name, p);
     const providers = new ProviderRegistry(plugins, protectables);
     providers.add(noopProvider);
@@ -95,7 +104,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const events = new EngineEvents();
     const ctx: EngineContext = { db, clock, log, dataDir, providers, protectables, events };
     const jobs = new JobQueue(log);
-    const runner = new ProtectionRunner(ctx);
+    const runner = new ProtectionRunner(ctx, new ProviderStores(ctx, { ...BUILTIN_BANKS, ...opts.banks }));
     const quotas = new QuotaService(ctx);
     const operationLogs = new OperationLogService(ctx);
     const plans = new PlanService(ctx, quotas);

@@ -10,7 +10,9 @@ import { buildResourceGraph, packResourceGraph, type GraphNode } from '../protec
 import type { Resource } from '../protectables/types';
 import type { Provider } from '../providers/registry';
 import type { ProtectionPlugin, ResourceContext } from '../providers/types';
+import { CheckpointData, deleteCheckpointData } from '../../banks/store/checkpoint-data';
 import { Limiter } from './limiter';
+import type { ProviderStores } from './provider-stores';
 import { ProgressTracker } from './progress';
 
 export interface ResourceOutcome {
@@ -46,6 +48,7 @@ export class ProtectionRunner {
 
   constructor(
     private readonly ctx: EngineContext,
+    private readonly stores: ProviderStores,
     private readonly opts: RunnerOptions = { concurrency: 2 },
   ) {}
 
@@ -69,6 +72,8 @@ export class ProtectionRunner {
     const previous = this.previousSavedInfo(plan.id, checkpointId);
     const runs = new Map<GraphNode, Promise<void>>();
     const failures: string[] = [];
+    const ps = this.stores.get(provider);
+    const cpData = ps ? new CheckpointData(ps.store, checkpointId) : undefined;
 
     const runNode = (node: GraphNode): Promise<void> => {
       const existing = runs.get(node);
@@ -80,7 +85,7 @@ export class ProtectionRunner {
         this.recordStart(checkpointId, r);
         try {
           if (!plugin) throw new Error(`type ${r.type} is not supported by provider ${provider.definition.name}`);
-          const base = this.resourceContext(provider, checkpointId, r, plan.parameters, abort.signal, progress);
+          const base = this.resourceContext(provider, checkpointId, r, plan.parameters, abort.signal, progress, cpData);
           const pctx = { ...base, previous: previous.get(key) };
           const hooks = plugin.protect;
           await limiter.run(async () => {
@@ -108,14 +113,22 @@ export class ProtectionRunner {
       return p;
     };
 
-    try {
+    const work = async (): Promise<void> => {
       await Promise.allSettled(roots.map(runNode));
       progress.emit();
+      // The index is written last: only a fully protected checkpoint becomes visible in the bank.
+      if (!failures.length && !abort.signal.aborted) await cpData?.commit(formatTimestamp(this.ctx.clock.now()));
+    };
+    try {
+      await (ps ? ps.lock.shared(work) : work());
     } finally {
       this.cancels.delete(checkpointId);
     }
-    if (abort.signal.aborted) throw new Error('cancelled by the user');
-    if (failures.length) throw new Error(failures.join('; '));
+    if (abort.signal.aborted || failures.length) {
+      // Nothing half-written stays behind: the partial checkpoint's objects and chunks are freed.
+      if (ps) await ps.lock.exclusive(() => deleteCheckpointData(ps.store, checkpointId)).catch(() => undefined);
+      throw new Error(abort.signal.aborted ? 'cancelled by the user' : failures.join('; '));
+    }
     return graph;
   }
 
@@ -162,12 +175,14 @@ export class ProtectionRunner {
     );
     const signal = new AbortController().signal;
     const progress = new ProgressTracker(this.ctx.events, cp.id);
+    const ps = this.stores.get(provider);
+    const cpData = ps ? new CheckpointData(ps.store, cp.id) : undefined;
     for (const r of unpackResources(cp.resource_graph)) {
       const key = resourceKey(r);
       const plugin = provider.byType.get(r.type);
       try {
         if (!plugin) throw new Error(`type ${r.type} is no longer supported by provider ${provider.definition.name}`);
-        const c = { ...this.resourceContext(provider, cp.id, r, parameters, signal, progress), savedInfo: saved.get(key) ?? {} };
+        const c = { ...this.resourceContext(provider, cp.id, r, parameters, signal, progress, cpData), savedInfo: saved.get(key) ?? {} };
         await hook(plugin, c);
         out.status[key] = done;
       } catch (err) {
@@ -186,8 +201,11 @@ export class ProtectionRunner {
     parameters: JsonObject,
     signal: AbortSignal,
     progress: ProgressTracker,
+    cpData?: CheckpointData,
   ): ResourceContext {
+    const key = resourceKey(r);
     return {
+      data: cpData?.forResource(key, undefined, signal),
       checkpointId,
       providerId: provider.definition.id,
       resource: r,
