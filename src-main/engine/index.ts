@@ -29,6 +29,7 @@ import { TriggerService } from './triggers/service';
 import { directoryProtectable } from '../plugins/local/directory/protectable';
 import { directoryProtection } from '../plugins/local/directory/protection';
 import { sqliteProtectable, sqliteProtection } from '../plugins/local/sqlite/sqlite';
+import { localProvider } from '../plugins/local/provider';
 
 export interface EngineOptions {
   dataDir: string;
@@ -98,6 +99,7 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const p of opts.protectionPlugins ?? []) plugins.set(p.name, p);
     const providers = new ProviderRegistry(plugins, protectables);
     providers.add(noopProvider);
+    providers.add(localProvider);
     for (const p of opts.providers ?? []) providers.add(p);
     providers.loadDirectory(path.join(dataDir, 'providers.d'));
 

@@ -3,7 +3,9 @@ import type { Caller, Engine } from '../engine';
 import type { JsonObject } from '../engine/db/schema/common';
 import { protectableContext } from '../engine/protectables/context';
 
-export type UiHandlers = { [M in UiMethod]: (input: UiOperations[M]['input']) => Promise<UiOperations[M]['output']> | UiOperations[M]['output'] };
+export type UiHandlers = {
+  [M in UiMethod]: (input: UiOperations[M]['input']) => Promise<UiOperations[M]['output']> | UiOperations[M]['output'];
+};
 
 const page = (i: { limit?: number; marker?: string; sort?: string }) => ({
   ...(i.limit !== undefined ? { limit: String(i.limit) } : {}),
@@ -23,7 +25,8 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
       engine.protectables.types().map((t) => ({ name: t, dependentTypes: [...engine.protectables.get(t).dependentTypes] })),
     'protectables.instances': (i) =>
       engine.protectables.listInstances(protectableContext(engine.ctx, caller.projectId), i.type, i.parameters ?? {}),
-    'plans.list': (i) => engine.plans.list(caller, { ...page(i), ...(i.status ? { status: i.status } : {}), ...(i.name ? { name: i.name } : {}) }),
+    'plans.list': (i) =>
+      engine.plans.list(caller, { ...page(i), ...(i.status ? { status: i.status } : {}), ...(i.name ? { name: i.name } : {}) }),
     'plans.get': (i) => engine.plans.get(caller, i.id),
     'plans.create': (i) =>
       engine.plans.create(caller, {

@@ -140,6 +140,8 @@ export class ProtectionRunner {
           .map(([k, v]) => `${k}: ${v}`)
           .join('; '),
       );
+    const ps = this.stores.get(this.ctx.providers.get(cp.provider_id));
+    if (ps) await ps.lock.exclusive(() => deleteCheckpointData(ps.store, cp.id));
   }
 
   /** Restores children before parents, handing each the new ids of what was restored before it. */

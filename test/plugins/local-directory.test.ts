@@ -1,0 +1,235 @@
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_PROVIDER_ID as LOCAL } from '../../src-main/plugins/local/provider';
+import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+
+type Obj = Record<string, unknown>;
+
+/** Every file, directory and symlink under `root` with content hash and metadata. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    const abs = path.join(root, rel);
+    const st = fs.lstatSync(abs);
+    const meta = `${(st.mode & 0o7777).toString(8)}`;
+    if (st.isSymbolicLink()) out[rel] = `l ${fs.readlinkSync(abs)}`;
+    else if (st.isDirectory()) {
+      out[rel] = `d ${meta}`;
+      for (const n of fs.readdirSync(abs)) walk(rel ? path.join(rel, n) : n);
+    } else out[rel] = `f ${meta} ${Math.floor(st.mtimeMs)} ${fs.readFileSync(abs).toString('base64').slice(0, 64)}:${st.size}`;
+  };
+  walk('');
+  return out;
+}
+
+function dirSize(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
+let h: Harness;
+let src: string;
+let resource: { id: string; type: string; name: string };
+
+beforeAll(async () => {
+  h = await startHarness();
+  src = path.join(tempDir('karbor-src-'), 'tree');
+  fs.mkdirSync(path.join(src, 'docs', 'ünïcödé 文件'), { recursive: true });
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, 'docs', `note-${i}.txt`), `note ${i}\n`.repeat(i));
+  fs.writeFileSync(path.join(src, 'docs', 'ünïcödé 文件', 'ß.bin'), randomBytes(3000));
+  fs.writeFileSync(path.join(src, 'empty'), '');
+  fs.writeFileSync(path.join(src, 'big.bin'), randomBytes(12 * 1024 * 1024));
+  fs.chmodSync(path.join(src, 'empty'), 0o600);
+  fs.symlinkSync('docs/note-1.txt', path.join(src, 'link'));
+  fs.symlinkSync('/nonexistent/target', path.join(src, 'dangling'));
+  const list = await h.api<{ instances: { id: string; name: string }[] }>(
+    'GET',
+    `/protectables/Local::FS::Directory/instances?parameters=${encodeURIComponent(JSON.stringify({ path: path.dirname(src) }))}`,
+  );
+  const inst = list.body.instances.find((i) => i.name === src);
+  if (!inst) throw new Error('tree not listed');
+  resource = { id: inst.id, type: 'Local::FS::Directory', name: src };
+});
+afterAll(async () => h.close());
+
+async function checkpoint(planId: string): Promise<Obj & { id: string }> {
+  const r = await h.api<{ checkpoint: Obj & { id: string } }>('POST', `/providers/${LOCAL}/checkpoints`, {
+    checkpoint: { plan_id: planId },
+  });
+  expect(r.status, r.text).toBe(200);
+  return eventually(
+    async () => {
+      const s = await h.api<{ checkpoint: Obj & { id: string } }>('GET', `/providers/${LOCAL}/checkpoints/${r.body.checkpoint.id}`);
+      return s.body.checkpoint.status !== 'protecting' && s.body.checkpoint;
+    },
+    'checkpoint done',
+    60_000,
+  );
+}
+
+async function run(kind: 'restores' | 'verifications', body: Obj): Promise<Obj> {
+  const key = kind === 'restores' ? 'restore' : 'verification';
+  const r = await h.api<Record<string, Obj & { id: string }>>('POST', `/${kind}`, { [key]: body });
+  expect(r.status, r.text).toBe(200);
+  const id = r.body[key]?.id as string;
+  return eventually(
+    async () => {
+      const s = await h.api<Record<string, Obj>>('GET', `/${kind}/${id}`);
+      return s.body[key]?.status !== 'in_progress' && (s.body[key]);
+    },
+    `${kind} done`,
+    60_000,
+  );
+}
+
+describe('Local Provider: directories', () => {
+  let planId: string;
+  let first: Obj & { id: string };
+
+  it('protects a tree and restores it byte for byte with metadata', async () => {
+    const plan = await h.api<{ plan: { id: string } }>('POST', '/plans', {
+      plan: { name: 'tree', provider_id: LOCAL, resources: [resource], parameters: { 'Local::FS::Directory': { exclude: ['**/*.tmp'] } } },
+    });
+    expect(plan.status, plan.text).toBe(200);
+    planId = plan.body.plan.id;
+    fs.writeFileSync(path.join(src, 'skip.tmp'), 'excluded');
+    first = await checkpoint(planId);
+    expect(first.status).toBe('available');
+    fs.rmSync(path.join(src, 'skip.tmp'));
+    const target = path.join(tempDir('karbor-restore-'), 'out');
+    const res = await run('restores', {
+      provider_id: LOCAL,
+      checkpoint_id: first.id,
+      parameters: { 'Local::FS::Directory': { restore_path: target } },
+    });
+    expect(res.status, JSON.stringify(res)).toBe('success');
+    expect(snapshot(target)).toEqual(snapshot(src));
+  });
+
+  it('stores only what changed the second time', async () => {
+    const bank = path.join(h.dataDir, 'bank');
+    const before = dirSize(bank);
+    fs.appendFileSync(path.join(src, 'docs', 'note-5.txt'), 'one more line\n');
+    fs.writeFileSync(path.join(src, 'new.txt'), 'new file');
+    const second = await checkpoint(planId);
+    expect(second.status).toBe('available');
+    const growth = dirSize(bank) - before;
+    expect(growth).toBeGreaterThan(0);
+    expect(growth / before).toBeLessThan(0.02);
+  });
+
+  it('refuses to restore into a non-empty folder unless overwrite is set', async () => {
+    const res = await run('restores', {
+      provider_id: LOCAL,
+      checkpoint_id: first.id,
+      parameters: { 'Local::FS::Directory': { restore_path: src } },
+    });
+    expect(res.status).toBe('fail');
+    expect(JSON.stringify(res.resources_reason)).toContain('is not empty');
+  });
+
+  it('verifies, then names the damaged resource after a chunk is corrupted', async () => {
+    const ok = await run('verifications', { provider_id: LOCAL, checkpoint_id: first.id, parameters: {} });
+    expect(ok.status).toBe('success');
+    const chunksDir = path.join(h.dataDir, 'bank', 'chunks');
+    const files = fs.readdirSync(chunksDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    const biggest = files
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0] as string;
+    const buf = fs.readFileSync(biggest);
+    buf[buf.length >> 1] = (buf[buf.length >> 1] ?? 0) ^ 0xff;
+    fs.writeFileSync(biggest, buf);
+    const bad = await run('verifications', { provider_id: LOCAL, checkpoint_id: first.id, parameters: {} });
+    expect(bad.status).toBe('fail');
+    expect(Object.keys(bad.resources_reason as Obj)).toEqual([`Local::FS::Directory#${resource.id}`]);
+    expect(JSON.stringify(bad.resources_reason)).toMatch(/big\.bin/);
+  });
+
+  it('deleting checkpoints frees their space', async () => {
+    const bank = path.join(h.dataDir, 'bank');
+    const before = dirSize(bank);
+    const list = await h.api<{ checkpoints: { id: string }[] }>('GET', `/providers/${LOCAL}/checkpoints?plan_id=${planId}`);
+    for (const c of list.body.checkpoints) await h.api('DELETE', `/providers/${LOCAL}/checkpoints/${c.id}`);
+    await h.engine.idle();
+    expect(dirSize(bank)).toBeLessThan(before * 0.05);
+  });
+
+  it('a missing directory ends the checkpoint in error with the reason, earlier ones intact', async () => {
+    const gone = path.join(tempDir('karbor-gone-'), 'will-vanish');
+    fs.mkdirSync(gone);
+    const list = await h.api<{ instances: { id: string; name: string }[] }>(
+      'GET',
+      `/protectables/Local::FS::Directory/instances?parameters=${encodeURIComponent(JSON.stringify({ path: path.dirname(gone) }))}`,
+    );
+    const inst = list.body.instances.find((i) => i.name === gone) as { id: string; name: string };
+    const plan = await h.api<{ plan: { id: string } }>('POST', '/plans', {
+      plan: {
+        name: 'gone',
+        provider_id: LOCAL,
+        resources: [{ id: inst.id, name: inst.name, type: 'Local::FS::Directory' }],
+        parameters: {},
+      },
+    });
+    fs.rmdirSync(gone);
+    const cp = await checkpoint(plan.body.plan.id);
+    expect(cp.status).toBe('error');
+    const logs = await h.api<{ operation_logs: { error_info: string }[] }>('GET', `/operation_logs?checkpoint_id=${cp.id}`);
+    expect(logs.body.operation_logs[0]?.error_info).toContain('no such directory');
+  });
+});
+
+describe('Local Provider: SQLite', () => {
+  it('protects a database while it is written to and restores it to a new file', async () => {
+    const dir = tempDir('karbor-sqlite-');
+    const file = path.join(dir, 'app.sqlite');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    for (let i = 0; i < 2000; i++) insert.run(`row ${i}`);
+    const list = await h.api<{ instances: { id: string; name: string }[] }>(
+      'GET',
+      `/protectables/Local::SQLite::Database/instances?parameters=${encodeURIComponent(JSON.stringify({ path: dir }))}`,
+    );
+    const inst = list.body.instances.find((i) => i.name === file) as { id: string; name: string };
+    expect(inst).toBeDefined();
+    const plan = await h.api<{ plan: { id: string } }>('POST', '/plans', {
+      plan: {
+        name: 'db',
+        provider_id: LOCAL,
+        resources: [{ id: inst.id, name: inst.name, type: 'Local::SQLite::Database' }],
+        parameters: {},
+      },
+    });
+    const writer = setInterval(() => insert.run('while protecting'), 2);
+    const cp = await checkpoint(plan.body.plan.id).finally(() => clearInterval(writer));
+    expect(cp.status).toBe('available');
+    const target = path.join(dir, 'restored.sqlite');
+    const res = await run('restores', {
+      provider_id: LOCAL,
+      checkpoint_id: cp.id,
+      parameters: { 'Local::SQLite::Database': { restore_path: target } },
+    });
+    expect(res.status, JSON.stringify(res)).toBe('success');
+    const restored = new Database(target, { readonly: true });
+    const count = (restored.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    expect(restored.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(count).toBeGreaterThanOrEqual(2000);
+    expect((restored.prepare('SELECT v FROM t WHERE id = 1500').get() as { v: string }).v).toBe('row 1499');
+    restored.close();
+    db.close();
+    const again = await run('restores', {
+      provider_id: LOCAL,
+      checkpoint_id: cp.id,
+      parameters: { 'Local::SQLite::Database': { restore_path: target } },
+    });
+    expect(again.status).toBe('fail');
+    expect(JSON.stringify(again.resources_reason)).toContain('already exists');
+  });
+});
