@@ -81,7 +81,7 @@ async function run(kind: 'restores' | 'verifications', body: Obj): Promise<Obj> 
   return eventually(
     async () => {
       const s = await h.api<Record<string, Obj>>('GET', `/${kind}/${id}`);
-      return s.body[key]?.status !== 'in_progress' && (s.body[key]);
+      return s.body[key]?.status !== 'in_progress' && s.body[key];
     },
     `${kind} done`,
     60_000,
