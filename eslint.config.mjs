@@ -49,14 +49,19 @@ export default tseslint.config(
     files: ['src-renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [noElectron],
           patterns: [
             {
-              regex: '^(\\.\\./)+src-main/(?!contract/)',
+              regex: '^(\\.\\./)+src-main/(?!contract(/|$))',
               message: 'The renderer may only import types from src-main/contract.',
+            },
+            {
+              regex: '^(\\.\\./)+src-main/contract',
+              allowTypeImports: true,
+              message: 'The renderer may only import types (import type) from src-main/contract.',
             },
           ],
         },

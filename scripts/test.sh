@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# python3-karborclient: the real `karbor` CLI the API tests drive.
-bash scripts/ensure-deps.sh python3-karborclient
+# python3-karborclient: the real `karbor` CLI the API tests drive; chromium: the web UI tests.
+bash scripts/ensure-deps.sh python3-karborclient chromium
 
 echo "==> build"
 npx electron-vite build

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parseCommonArgs } from './cli-args';
 import { createEngine } from './engine';
 import { consoleLog } from './engine/log';
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
     `  Token file: ${server.tokenFile}`,
     `  Data dir:   ${engine.dataDir}`,
   ];
-  if (server.uiUrl) lines.push(`  Web UI:     ${server.uiUrl}  (paste the token from the token file when asked)`);
+  if (server.uiUrl) {
+    const token = fs.readFileSync(server.tokenFile, 'utf8').trim();
+    lines.push(`  Web UI:     ${server.uiUrl}#token=${encodeURIComponent(token)}`);
+  }
   lines.push(
     `  Try:        karbor --os-no-client-auth --karbor-url ${server.endpoint} --os-auth-token "$(cat '${server.tokenFile}')" provider-list`,
     'Press Ctrl+C to stop.',

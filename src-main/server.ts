@@ -61,8 +61,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     extra: async (a) => {
       registerUiBridge(a, engine, opts.log, () => appInfo);
       if (!rendererDir) return;
-      await a.register(fastifyStatic, { root: rendererDir, prefix: '/ui/', decorateReply: false });
-      a.get('/ui', async (_req, reply) => reply.redirect('/ui/'));
+      await a.register(fastifyStatic, { root: rendererDir, prefix: '/ui/', decorateReply: false, index: false });
+      const indexHtml = fs.readFileSync(path.join(rendererDir, 'index.html'));
+      a.get('/ui', async (_req, reply) => reply.type('text/html; charset=utf-8').send(indexHtml));
     },
   });
   await app.listen({ host: LISTEN_HOST, port: opts.port ?? DEFAULT_PORT });

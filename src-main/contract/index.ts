@@ -3,7 +3,7 @@
  * and every event it may receive. Imported type-only by main, preload and renderer; the same
  * table serves Electron IPC and, in headless mode, `POST /ui/invoke` + server-sent events.
  */
-import type { Checkpoint } from '../engine/checkpoints/service';
+import type { Checkpoint, CheckpointResource } from '../engine/checkpoints/service';
 import type { PlanResource, TriggerProperties } from '../engine/db/schema';
 import type { JsonObject } from '../engine/db/schema/common';
 import type { EngineEventMap } from '../engine/events';
@@ -15,7 +15,19 @@ import type { Restore, Verification } from '../engine/restores/service';
 import type { ScheduledOperation } from '../engine/scheduled-operations/service';
 import type { Trigger } from '../engine/triggers/service';
 
-export type { Checkpoint, Instance, OperationLog, Plan, PlanResource, ProviderView, Restore, ScheduledOperation, Trigger, Verification };
+export type {
+  Checkpoint,
+  CheckpointResource,
+  Instance,
+  OperationLog,
+  Plan,
+  PlanResource,
+  ProviderView,
+  Restore,
+  ScheduledOperation,
+  Trigger,
+  Verification,
+};
 
 export interface AppInfo {
   version: string;
@@ -56,6 +68,9 @@ export interface UiOperations {
   'checkpoints.get': { input: { providerId: string; id: string }; output: Checkpoint };
   'checkpoints.create': { input: { providerId: string; planId: string }; output: Checkpoint };
   'checkpoints.delete': { input: { providerId: string; id: string }; output: null };
+  'checkpoints.cancel': { input: { providerId: string; id: string }; output: null };
+  /** Per-resource status, saved info, bytes and error of a checkpoint. */
+  'checkpoints.resources': { input: { providerId: string; id: string }; output: CheckpointResource[] };
   'restores.list': { input: PageInput & { checkpointId?: string }; output: Restore[] };
   'restores.get': { input: { id: string }; output: Restore };
   'restores.create': {
@@ -114,6 +129,6 @@ export interface KarborBridge {
   on<E extends UiEventName>(event: E, cb: (payload: UiEvents[E]) => void): () => void;
 }
 
-export const UI_EVENT_NAMES: readonly UiEventName[] = ['checkpoint.status', 'restore.status', 'verification.status'];
+export const UI_EVENT_NAMES: readonly UiEventName[] = ['checkpoint.status', 'checkpoint.progress', 'restore.status', 'verification.status'];
 export const IPC_INVOKE = 'karbor:invoke';
 export const IPC_EVENT = 'karbor:event';

@@ -55,6 +55,11 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
       engine.checkpoints.delete(caller, i.providerId, i.id);
       return null;
     },
+    'checkpoints.cancel': (i) => {
+      engine.checkpoints.cancel(caller, i.providerId, i.id);
+      return null;
+    },
+    'checkpoints.resources': (i) => engine.checkpoints.resources(caller, i.providerId, i.id),
     'restores.list': (i) => engine.restores.list(caller, { ...page(i), ...(i.checkpointId ? { checkpoint_id: i.checkpointId } : {}) }),
     'restores.get': (i) => engine.restores.get(caller, i.id),
     'restores.create': (i) =>
