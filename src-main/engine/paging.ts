@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from './db/open';
 import { Invalid } from './errors';
@@ -108,14 +108,28 @@ export function listPage<T>(db: Db, spec: PagedTable, scope: SQL | undefined, fi
       .get();
     if (!marker) throw new Invalid(`marker '${page.marker}' not found`);
     const value = (key: string): unknown => marker[propOf(spec, key)];
-    const branches: SQL[] = [];
-    page.sort.forEach((s, i) => {
-      const equalPrefix = page.sort.slice(0, i).map((p) => eq(col(p.key), value(p.key)));
-      const step = s.dir === 'asc' ? gt(col(s.key), value(s.key)) : lt(col(s.key), value(s.key));
-      const branch = and(...equalPrefix, step);
-      if (branch) branches.push(branch);
-    });
-    conditions.push(or(...branches));
+    const dirs = new Set(page.sort.map((s) => s.dir));
+    if (dirs.size === 1) {
+      // One direction for every key: a row-value comparison, which SQLite answers from the index.
+      const cols = sql.join(
+        page.sort.map((s) => sql`${col(s.key)}`),
+        sql`, `,
+      );
+      const vals = sql.join(
+        page.sort.map((s) => sql`${value(s.key)}`),
+        sql`, `,
+      );
+      conditions.push(page.sort[0]?.dir === 'asc' ? sql`(${cols}) > (${vals})` : sql`(${cols}) < (${vals})`);
+    } else {
+      const branches: SQL[] = [];
+      page.sort.forEach((s, i) => {
+        const equalPrefix = page.sort.slice(0, i).map((p) => eq(col(p.key), value(p.key)));
+        const step = s.dir === 'asc' ? gt(col(s.key), value(s.key)) : lt(col(s.key), value(s.key));
+        const branch = and(...equalPrefix, step);
+        if (branch) branches.push(branch);
+      });
+      conditions.push(or(...branches));
+    }
   }
   const order = page.sort.map((s) => (s.dir === 'asc' ? asc(col(s.key)) : desc(col(s.key))));
   return db
