@@ -11,6 +11,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src-main/index.ts'),
           serve: resolve(__dirname, 'src-main/serve.ts'),
           tokens: resolve(__dirname, 'src-main/tokens.ts'),
+          // The engine as a library, for scripts and benchmarks: require('out/main/engine.js').
+          engine: resolve(__dirname, 'src-main/engine/index.ts'),
         },
       },
     },

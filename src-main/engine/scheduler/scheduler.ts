@@ -44,10 +44,14 @@ type StateRow = typeof scheduleStates.$inferSelect;
  * An operation never overlaps itself, and at most `concurrency` runs are in flight.
  */
 export class Scheduler {
-  private readonly jobs = new Map<string, schedule.Job>();
+  /** One node-schedule timer per distinct next-run time: many operations firing together wake one check. */
+  private readonly timers = new Map<number, schedule.Job>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly waiting: string[] = [];
   private interval?: NodeJS.Timeout;
+  /** Per check: each trigger's next occurrence after now, shared by all its operations. */
+  private readonly nextFromNow = new Map<string, number | null>();
+  private preload?: { triggers: Map<string, typeof triggers.$inferSelect>; next: Map<string, string | null> };
   private stopped = false;
 
   constructor(
@@ -69,40 +73,66 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
-    for (const j of this.jobs.values()) j.cancel();
-    this.jobs.clear();
+    for (const j of this.timers.values()) j.cancel();
+    this.timers.clear();
     await Promise.all([...this.running.values()]);
   }
 
   /** Re-evaluates every enabled operation against the wall clock and re-arms its timer. */
   check(): void {
     if (this.stopped) return;
-    const ops = this.ctx.db.select().from(scheduledOperations).all();
-    const live = new Set<string>();
-    for (const op of ops) {
-      if (!op.enabled) {
-        this.disarm(op.id);
-        continue;
+    const wanted = new Set<number>();
+    this.nextFromNow.clear();
+    // Loaded once per check: a query per operation would dominate with thousands of them.
+    this.preload = {
+      triggers: new Map(
+        this.ctx.db
+          .select()
+          .from(triggers)
+          .all()
+          .map((t) => [t.id, t]),
+      ),
+      next: new Map(
+        this.ctx.db
+          .select({ id: scheduleStates.operationId, next: scheduleStates.nextRunAt })
+          .from(scheduleStates)
+          .all()
+          .map((r) => [r.id, r.next]),
+      ),
+    };
+    // One transaction: thousands of operations cost one commit, not one each.
+    this.ctx.db.transaction(() => {
+      for (const op of this.ctx.db.select().from(scheduledOperations).all()) {
+        if (!op.enabled) continue;
+        try {
+          const next = this.evaluate(op);
+          if (next) wanted.add(next.getTime());
+        } catch (err) {
+          this.ctx.log.error('scheduler could not evaluate an operation', { operation: op.id, error: errorText(err) });
+        }
       }
-      live.add(op.id);
-      try {
-        this.evaluate(op);
-      } catch (err) {
-        this.ctx.log.error('scheduler could not evaluate an operation', { operation: op.id, error: errorText(err) });
+    });
+    this.preload = undefined;
+    for (const [at, job] of this.timers) {
+      if (!wanted.has(at)) {
+        job.cancel();
+        this.timers.delete(at);
       }
     }
-    for (const id of [...this.jobs.keys()]) if (!live.has(id)) this.disarm(id);
+    for (const at of wanted) this.arm(at);
   }
 
   /** Re-arms one operation (after create, enable/disable, trigger change). */
   refresh(operationId: string): void {
     const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
     if (!op || !op.enabled) {
-      this.disarm(operationId);
+      // A timer it shared with others stays; one that fires for nothing only runs a check.
       if (op) this.ctx.db.update(scheduleStates).set({ nextRunAt: null }).where(eq(scheduleStates.operationId, op.id)).run();
       return;
     }
-    this.evaluate(op);
+    this.nextFromNow.clear();
+    const next = this.evaluate(op);
+    if (next) this.arm(next.getTime());
   }
 
   /** Re-arms every operation of a trigger. */
@@ -149,11 +179,27 @@ export class Scheduler {
     return fresh;
   }
 
-  private evaluate(op: OpRow): void {
-    const trig = this.ctx.db.select().from(triggers).where(eq(triggers.id, op.triggerId)).get();
-    if (!trig) return;
+  /** Decides due runs of one operation and records its next run, which it returns. */
+  private evaluate(op: OpRow): Date | undefined {
+    const trig = this.preload
+      ? this.preload.triggers.get(op.triggerId)
+      : this.ctx.db.select().from(triggers).where(eq(triggers.id, op.triggerId)).get();
+    if (!trig) return undefined;
     const time: TimeTrigger = this.deps.triggers.timeTrigger({ properties: trig.properties });
     const now = this.ctx.clock.now();
+    const key = `${trig.id}|${trig.updatedAt ?? ''}`;
+    let upcoming = this.nextFromNow.get(key);
+    if (upcoming === undefined) {
+      upcoming = time.next(now)?.getTime() ?? null;
+      this.nextFromNow.set(key, upcoming);
+    }
+    // Fast path: the recorded next run is the trigger's next occurrence, so nothing came due
+    // (and the clock did not go back). Thousands of operations then cost a lookup each.
+    const known = this.preload
+      ? this.preload.next.get(op.id)
+      : this.ctx.db.select({ next: scheduleStates.nextRunAt }).from(scheduleStates).where(eq(scheduleStates.operationId, op.id)).get()
+          ?.next;
+    if (upcoming !== null && known && Date.parse(known) === upcoming) return new Date(upcoming);
     const st = this.state(op);
     let cursor = new Date(st.lastHandledAt);
     const due: Date[] = [];
@@ -172,25 +218,21 @@ export class Scheduler {
       if (inWindow) this.enqueue(op.id, latest);
     }
     const next = time.next(new Date(Math.max(cursor.getTime(), now.getTime())));
-    this.ctx.db
-      .update(scheduleStates)
-      .set({ nextRunAt: next ? next.toISOString() : null })
-      .where(eq(scheduleStates.operationId, op.id))
-      .run();
-    this.arm(op.id, next);
+    const nextIso = next ? next.toISOString() : null;
+    if (nextIso !== st.nextRunAt) {
+      this.ctx.db.update(scheduleStates).set({ nextRunAt: nextIso }).where(eq(scheduleStates.operationId, op.id)).run();
+    }
+    return next;
   }
 
-  private arm(operationId: string, at: Date | undefined): void {
-    this.disarm(operationId);
-    if (!at || this.stopped) return;
+  private arm(at: number): void {
+    if (this.stopped || this.timers.has(at)) return;
     // The timer only wakes the check; the check decides with the wall clock.
-    const job = schedule.scheduleJob(at, () => this.check());
-    if (job) this.jobs.set(operationId, job);
-  }
-
-  private disarm(operationId: string): void {
-    this.jobs.get(operationId)?.cancel();
-    this.jobs.delete(operationId);
+    const job = schedule.scheduleJob(new Date(at), () => {
+      this.timers.delete(at);
+      this.check();
+    });
+    if (job) this.timers.set(at, job);
   }
 
   private logDropped(op: OpRow, dropped: Date[], windowSeconds: number, _now?: Date): void {

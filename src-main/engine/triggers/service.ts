@@ -70,9 +70,18 @@ export class TriggerService {
     return view(row);
   }
 
-  /** The parsed time model of a stored trigger. */
+  private readonly compiled = new Map<string, TimeTrigger>();
+
+  /** The time model of a stored trigger (compiled once per distinct properties: many operations share few triggers). */
   timeTrigger(t: Pick<Trigger, 'properties'>): TimeTrigger {
-    return parseTimeTrigger(t.properties, new Date(0), { ...this.timeModel, minIntervalSeconds: 0 });
+    const key = JSON.stringify(t.properties);
+    let tt = this.compiled.get(key);
+    if (!tt) {
+      if (this.compiled.size > 1000) this.compiled.clear();
+      tt = parseTimeTrigger(t.properties, this.ctx.clock.now(), this.timeModel, false);
+      this.compiled.set(key, tt);
+    }
+    return tt;
   }
 
   preview(properties: unknown, n = 5): string[] {

@@ -190,7 +190,7 @@ function calendarNext(pattern: string, start: Date | undefined, tz: string | und
  * property) an unknown format, a bad pattern, bad times, end before start, a window out of range,
  * occurrences closer than the minimum interval and a schedule with no future occurrence.
  */
-export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions = DEFAULT_TIME_MODEL): TimeTrigger {
+export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions = DEFAULT_TIME_MODEL, checks = true): TimeTrigger {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Invalid('trigger_info.properties must be an object');
   const p = raw as Record<string, unknown>;
   const format = p.format;
@@ -204,7 +204,7 @@ export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions
   const end =
     p.end_time !== undefined && p.end_time !== null ? parseTriggerTime(p.end_time, 'trigger_info.properties.end_time') : undefined;
   if (start && end && end <= start) throw new Invalid('trigger_info.properties.end_time must be after start_time');
-  const windowSeconds = parseWindow(p.window, opts);
+  const windowSeconds = parseWindow(p.window, checks ? opts : { ...opts, minWindowSeconds: 0, maxWindowSeconds: Number.MAX_SAFE_INTEGER });
   const tz = checkZone(p.timezone);
   const raw_next = format === 'crontab' ? crontabNext(pattern, tz) : calendarNext(pattern, start, tz);
   const next: NextFn = (after) => {
@@ -212,6 +212,9 @@ export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions
     const t = raw_next(from);
     return t && (!end || t <= end) ? t : undefined;
   };
+  const properties: TriggerProperties = { ...(p as TriggerProperties), format, pattern, window: windowSeconds };
+  // A stored trigger was checked when it was saved; only new input pays for the checks below.
+  if (!checks) return { properties, start, end, windowSeconds, next };
   const first = next(now);
   if (!first)
     throw new Invalid('trigger_info.properties: the pattern has no occurrence in the future (check pattern, start_time and end_time)');
@@ -225,7 +228,6 @@ export function parseTimeTrigger(raw: unknown, now: Date, opts: TimeModelOptions
     }
     prev = t;
   }
-  const properties: TriggerProperties = { ...(p as TriggerProperties), format, pattern, window: windowSeconds };
   return { properties, start, end, windowSeconds, next };
 }
 
