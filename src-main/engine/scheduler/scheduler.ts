@@ -49,6 +49,8 @@ export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly waiting: string[] = [];
   private interval?: NodeJS.Timeout;
+  /** Engines opened only to read or change data (tools) never start the scheduler. */
+  private started = false;
   /** Per check: each trigger's next occurrence after now, shared by all its operations. */
   private readonly nextFromNow = new Map<string, number | null>();
   private preload?: { triggers: Map<string, typeof triggers.$inferSelect>; next: Map<string, string | null> };
@@ -61,6 +63,7 @@ export class Scheduler {
   ) {}
 
   start(): void {
+    this.started = true;
     this.ctx.db.update(scheduleStates).set({ runningSince: null }).run();
     this.check();
     if (this.opts.checkIntervalMs > 0) {
@@ -124,6 +127,7 @@ export class Scheduler {
 
   /** Re-arms one operation (after create, enable/disable, trigger change). */
   refresh(operationId: string): void {
+    if (!this.started || this.stopped) return;
     const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
     if (!op || !op.enabled) {
       // A timer it shared with others stays; one that fires for nothing only runs a check.
