@@ -13,9 +13,11 @@ import type { Instance } from '../engine/protectables/types';
 import type { ProviderView } from '../engine/providers/types';
 import type { Restore, Verification } from '../engine/restores/service';
 import type { ScheduledOperation } from '../engine/scheduled-operations/service';
+import type { AppSettings } from '../engine/settings/service';
 import type { Trigger } from '../engine/triggers/service';
 
 export type {
+  AppSettings,
   Checkpoint,
   CheckpointResource,
   Instance,
@@ -101,6 +103,9 @@ export interface UiOperations {
   };
   'schedules.setEnabled': { input: { id: string; enabled: boolean }; output: ScheduledOperation };
   'schedules.delete': { input: { id: string }; output: null };
+  'settings.get': { input: Record<string, never>; output: AppSettings };
+  /** Desktop preferences; in the headless mode they are stored and apply to the desktop app. */
+  'settings.update': { input: Partial<AppSettings>; output: AppSettings };
   'logs.list': {
     input: PageInput & { planId?: string; checkpointId?: string; status?: string; operationType?: string };
     output: OperationLog[];

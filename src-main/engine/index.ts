@@ -23,6 +23,7 @@ import { recoverInterrupted } from './recovery';
 import { RestoreService, VerificationService } from './restores/service';
 import { ScheduledOperationService } from './scheduled-operations/service';
 import { ServiceRegistry } from './services/service';
+import { SettingsService } from './settings/service';
 import { DEFAULT_SCHEDULER, Scheduler, type SchedulerOptions } from './scheduler/scheduler';
 import { DEFAULT_TIME_MODEL, type TimeModelOptions } from './triggers/time-model';
 import { TriggerService } from './triggers/service';
@@ -71,6 +72,7 @@ export interface Engine {
   readonly services: ServiceRegistry;
   readonly jobs: JobQueue;
   readonly scheduler: Scheduler;
+  readonly settings: SettingsService;
   /** What the start repaired after a crash. */
   readonly recovered: Record<string, number>;
   /** Resolves when no background job runs. */
@@ -140,6 +142,7 @@ export function createEngine(opts: EngineOptions): Engine {
       triggers,
       scheduledOperations,
       scheduler,
+      settings: new SettingsService(ctx),
       operationLogs,
       quotas,
       services,

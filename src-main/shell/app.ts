@@ -107,10 +107,13 @@ export async function startDesktop(): Promise<DesktopHandle | undefined> {
   };
   engine.events.on('checkpoint.status', refreshTray);
   refreshTray();
-  watchForNotifications(engine, { show: (title, body) => new Notification({ title, body }).show() }, () => ({
-    onFailure: true,
-    onSuccess: false,
-  }));
+  watchForNotifications(engine, { show: (title, body) => new Notification({ title, body }).show() }, () => {
+    const s = engine.settings.get();
+    return { onFailure: s.notifyOnFailure, onSuccess: s.notifyOnSuccess };
+  });
+  const applyLogin = (openAtLogin: boolean): void => app.setLoginItemSettings({ openAtLogin });
+  applyLogin(engine.settings.get().startAtLogin);
+  engine.settings.onChange = (s) => applyLogin(s.startAtLogin);
   // Timers drift or stall across suspend: re-check the schedule against the wall clock.
   powerMonitor.on('resume', () => engine.scheduler.check());
   powerMonitor.on('unlock-screen', () => engine.scheduler.check());

@@ -98,6 +98,8 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
       engine.scheduledOperations.delete(caller, i.id);
       return null;
     },
+    'settings.get': () => engine.settings.get(),
+    'settings.update': (i) => engine.settings.update(i),
     'logs.list': (i) =>
       engine.operationLogs.list(caller, {
         ...page(i),

@@ -15,6 +15,8 @@ export interface FakeElectron {
     whenReady(): Promise<void>;
     getPath(name: string): string;
     getVersion(): string;
+    setLoginItemSettings(s: { openAtLogin: boolean }): void;
+    loginItem: { openAtLogin: boolean } | null;
     quitCalled: number;
     lockHeld: boolean;
   };
@@ -69,6 +71,10 @@ export function makeFakeElectron(userData = os.tmpdir()): FakeElectron {
   const app = Object.assign(new EventEmitter(), {
     quitCalled: 0,
     lockHeld: true,
+    loginItem: null as { openAtLogin: boolean } | null,
+    setLoginItemSettings(s: { openAtLogin: boolean }) {
+      app.loginItem = s;
+    },
     requestSingleInstanceLock() {
       return app.lockHeld;
     },

@@ -134,6 +134,21 @@ describe('tray and notifications', () => {
     expect((electron.trays[0]?.image as { path: string }).path).toMatch(/tray-failed\.png$/);
   });
 
+  it('applies start at login and the success-notification setting from the UI', async () => {
+    expect(electron.app.loginItem).toEqual({ openAtLogin: false });
+    const r = await invoke(rendererUrl(), 'settings.update', { startAtLogin: true, notifyOnSuccess: true });
+    expect(r).toMatchObject({ ok: true, value: { startAtLogin: true, notifyOnSuccess: true, notifyOnFailure: true } });
+    expect(electron.app.loginItem).toEqual({ openAtLogin: true });
+    const bad = await invoke(rendererUrl(), 'settings.update', { startAtLogin: 'yes' });
+    expect(bad).toMatchObject({ ok: false, error: { message: "setting 'startAtLogin' must be true or false" } });
+    const before = electron.notifications.length;
+    const caller = { projectId: handle.server.projectId, isAdmin: true };
+    const plan = handle.engine.plans.list(caller, { name: 'Photos' })[0];
+    handle.engine.checkpoints.create(caller, NOOP, plan?.id ?? '');
+    await eventually(async () => electron.notifications.length > before, 'success notification');
+    expect(electron.notifications.at(-1)?.title).toBe('Backup finished');
+  });
+
   it('re-checks the schedule on resume and unlock', () => {
     const spy = vi.spyOn(handle.engine.scheduler, 'check');
     electron.powerMonitor.emit('resume');
