@@ -52,6 +52,8 @@ export interface UiOperations {
   'providers.list': { input: Record<string, never>; output: ProviderView[] };
   'protectables.types': { input: Record<string, never>; output: { name: string; dependentTypes: string[] }[] };
   'protectables.instances': { input: { type: string; parameters?: JsonObject }; output: Instance[] };
+  /** One instance with its direct dependents (to expand a dependents tree a level at a time). */
+  'protectables.show': { input: { type: string; id: string; parameters?: JsonObject }; output: Instance };
   'plans.list': { input: PageInput & { status?: PlanStatus; name?: string }; output: Plan[] };
   'plans.get': { input: { id: string }; output: Plan };
   'plans.create': {

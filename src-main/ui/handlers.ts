@@ -25,6 +25,8 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
       engine.protectables.types().map((t) => ({ name: t, dependentTypes: [...engine.protectables.get(t).dependentTypes] })),
     'protectables.instances': (i) =>
       engine.protectables.listInstances(protectableContext(engine.ctx, caller.projectId), i.type, i.parameters ?? {}),
+    'protectables.show': (i) =>
+      engine.protectables.showInstance(protectableContext(engine.ctx, caller.projectId), i.type, i.id, i.parameters ?? {}),
     'plans.list': (i) =>
       engine.plans.list(caller, { ...page(i), ...(i.status ? { status: i.status } : {}), ...(i.name ? { name: i.name } : {}) }),
     'plans.get': (i) => engine.plans.get(caller, i.id),

@@ -1,72 +1,107 @@
 /**
- * The built renderer in headless Debian Chromium (playwright-core), against a real engine in
- * headless serve mode (`node out/main/serve.js`): plan, checkpoint, graph, restore, schedule,
- * error rendering, and a screenshot of each page under test-results/.
+ * The built renderer (out/renderer) in headless Debian Chromium via playwright-core, against a
+ * real engine in headless serve mode (`node out/main/serve.js`). Drives the UI like a user: token
+ * screen, plan of a real folder, backup with its progress bar, checkpoint graph, verify, restore
+ * with per-resource results, trigger preview and retention schedule, failures in words, logs and
+ * settings. Saves a screenshot of each page under test-results/ and checks none is blank.
+ * `npx electron-vite build` must have run first (scripts/test.sh does).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, tempDir } from '../helpers/harness';
+import { pngStats, type PngStats } from './png';
 
 const root = path.resolve(__dirname, '../..');
 const shots = path.join(root, 'test-results');
-let child: ChildProcess;
-let context: BrowserContext;
-let page: Page;
-let uiUrl = '';
-const dataDir = tempDir('karbor-e2e-');
-const source = path.join(tempDir('karbor-e2e-src-'), 'photos');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-e2e-'));
+const dataDir = path.join(work, 'data');
+const sourceRoot = path.join(work, 'home');
+const source = path.join(sourceRoot, 'photos');
+const doomed = path.join(sourceRoot, 'scratch');
+const restoreTarget = path.join(work, 'restored');
 
-/** A PNG's decoded pixels vary: a blank page would be one colour. */
-function distinctColours(file: string): number {
-  const buf = fs.readFileSync(file);
-  const chunks: Buffer[] = [];
-  let width = 0;
-  for (let o = 8; o < buf.length;) {
-    const len = buf.readUInt32BE(o);
-    const type = buf.toString('ascii', o + 4, o + 8);
-    if (type === 'IHDR') width = buf.readUInt32BE(o + 8);
-    if (type === 'IDAT') chunks.push(buf.subarray(o + 8, o + 8 + len));
-    o += 12 + len;
+let child: ChildProcess | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+let base = '';
+let token = '';
+let blank: PngStats;
+const serverOutput: string[] = [];
+
+async function waitUntil<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${serverOutput.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  const raw = zlib.inflateSync(Buffer.concat(chunks));
-  const colours = new Set<string>();
-  const stride = width * 4 + 1;
-  for (let i = 0; i + stride <= raw.length && colours.size < 50; i += stride * 7) {
-    for (let x = 1; x < stride - 4; x += 4 * 13) colours.add(raw.subarray(i + x, i + x + 3).toString('hex'));
-  }
-  return colours.size;
 }
 
+/** A UI operation straight through the headless bridge, for setup the test is not about. */
+async function invoke<T>(method: string, input: unknown): Promise<T> {
+  const res = await fetch(`${base}/ui/invoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-auth-token': token },
+    body: JSON.stringify({ method, input }),
+  });
+  const body = (await res.json()) as { ok: boolean; value: T; error?: { message: string } };
+  if (!body.ok) throw new Error(body.error?.message);
+  return body.value;
+}
+
+/** Saves a full-page screenshot and checks it is a real, non-blank rendering. */
 async function shot(name: string): Promise<void> {
   const file = path.join(shots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  expect(fs.statSync(file).size).toBeGreaterThan(5000);
-  expect(distinctColours(file)).toBeGreaterThan(3);
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+  const s = pngStats(file);
+  expect(s.width).toBe(1280);
+  // Measured here: a blank page is ~1 colour, nothing inked and a few KB; pages are far above.
+  expect(s.bytes).toBeGreaterThan(Math.max(15_000, blank.bytes * 4));
+  expect(s.colours).toBeGreaterThan(blank.colours + 40);
+  expect(s.inked).toBeGreaterThan(Math.max(0.05, blank.inked + 0.05));
 }
 
 async function go(route: string, heading: string): Promise<void> {
-  await page.goto(`${uiUrl.split('#')[0]}#/${route}`);
+  await page.goto(`${base}/ui/#/${route}`);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+/** The visible text of the page must never show a raw object or a stack. */
+async function expectNoRawErrors(): Promise<void> {
+  const text = await page.locator('body').innerText();
+  expect(text).not.toContain('[object Object]');
+  expect(text).not.toMatch(/\bError:/);
+  expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 }
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
   fs.mkdirSync(path.join(source, 'summer'), { recursive: true });
-  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(source, 'summer', `img-${i}.jpg`), `picture ${i}`.repeat(100));
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(source, 'summer', `img-${i}.jpg`), `picture ${i} `.repeat(400));
+  fs.writeFileSync(path.join(source, 'notes.txt'), 'not wanted in the backup');
+  fs.mkdirSync(doomed, { recursive: true });
+  fs.writeFileSync(path.join(doomed, 'a.txt'), 'soon gone');
+
   child = spawn(process.execPath, [path.join(root, 'out/main/serve.js'), '--data-dir', dataDir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KARBOR_LOG_LEVEL: 'warn' },
   });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  uiUrl = await eventually(async () => /Web UI:\s+(\S+)/.exec(out)?.[1], 'serve to print the UI address', 20_000);
-  context = await chromium.launchPersistentContext(tempDir('karbor-chromium-'), {
+  child.stdout?.on('data', (d: Buffer) => serverOutput.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => serverOutput.push(d.toString()));
+  const uiUrl = await waitUntil(() => /Web UI:\s+(\S+)/.exec(serverOutput.join(''))?.[1], 'serve to print the web UI address');
+  base = new URL(uiUrl).origin;
+  token = fs.readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
+  expect(uiUrl).toBe(`${base}/ui/#token=${encodeURIComponent(token)}`);
+
+  context = await chromium.launchPersistentContext(path.join(work, 'chromium'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    viewport: { width: 1280, height: 900 },
+    viewport: { width: 1280, height: 860 },
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -78,94 +113,229 @@ beforeAll(async () => {
     ],
   });
   page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(uiUrl);
-  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-});
+  // The blank reference for screenshots: an empty white page.
+  await page.setContent('<html><body></body></html>');
+  const blankFile = path.join(shots, '.blank.png');
+  await page.screenshot({ path: blankFile, fullPage: true });
+  blank = pngStats(blankFile);
+  fs.rmSync(blankFile);
+}, 40_000);
 
 afterAll(async () => {
-  await context?.close();
-  child?.kill('SIGTERM');
+  await context?.close().catch(() => undefined);
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child?.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
-describe('web UI', () => {
-  it('shows an empty dashboard that says what to do first', async () => {
-    await expect(page.getByText('No plans yet').isVisible()).resolves.toBe(true);
+describe('web UI (headless serve mode)', () => {
+  it('asks for the token when the address has none, explains a wrong one, then connects', async () => {
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel('API token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('alert').getByText('The token was not accepted').waitFor();
+    await shot('connect');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  });
+
+  it('takes the token from the address fragment and removes it from the address bar', async () => {
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(`${base}/ui/#token=${encodeURIComponent(token)}`);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    expect(page.url()).not.toContain('token');
+    await page.getByText('No plans yet — create one in Plans').waitFor();
     await shot('dashboard-empty');
   });
 
-  it('builds a plan of a local directory', async () => {
+  it('builds a plan of a real folder by browsing to it, with validated options', async () => {
     await go('plans', 'Plans');
-    await page.getByLabel('Name').fill('Photos');
+    await page.getByText('No plans yet').waitFor();
     await page.getByLabel('Resource type').selectOption('Local::FS::Directory');
-    await page.getByLabel('Folder').fill(path.dirname(source));
-    await page.getByRole('button', { name: 'List' }).click();
-    const row = page.locator('ul.tree > li', { hasText: source }).first();
-    await row.getByRole('button', { name: 'Add' }).click();
-    await expect(page.getByTestId('selected').textContent()).resolves.toContain(source);
+    await page.getByLabel('Folder', { exact: true }).fill(sourceRoot);
+    await page.getByRole('button', { name: 'Go', exact: true }).click();
+    await page.getByRole('button', { name: `Open ${source}` }).click();
+    await page.getByText(`This folder: ${source}`).waitFor();
+    await expect(page.getByTestId('folder-list').innerText()).resolves.toContain('summer');
+    await page.getByRole('button', { name: 'Up', exact: true }).click();
+    await page.getByRole('button', { name: `Add ${source}` }).click();
+    await expect(page.getByTestId('selected').innerText()).resolves.toContain(source);
+
+    // The No-Op provider's schemas have no properties, and the form says so.
+    await page.getByLabel('Provider').selectOption({ label: 'No-Op Provider' });
+    await page.getByText('No-Op Provider has no options for Local::FS::Directory').waitFor();
+    await page.getByLabel('Provider').selectOption({ label: 'Local Provider' });
+
+    // Saving without a name is refused in words before anything is sent.
     await page.getByRole('button', { name: 'Create plan' }).click();
-    await page.getByText('Plan "Photos" saved.').waitFor();
+    await page.getByText('Give the plan a name.').first().waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Photos');
+    await page.getByLabel('Exclude').fill('*.txt');
+    await shot('plan-builder');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.getByText('Plan “Photos” saved.').waitFor();
+    await page.getByRole('cell', { name: 'Photos', exact: true }).waitFor();
     await shot('plans');
   });
 
-  it('starts a checkpoint and sees the progress bar reach done', async () => {
+  it('backs the plan up and shows the progress bar reach done', async () => {
     await go('', 'Dashboard');
-    await page.getByRole('button', { name: 'Back up now' }).click();
-    await page.locator('[data-testid="progress"][data-done="true"]').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Back up Photos now' }).click();
+    await page.getByTestId('run').first().waitFor();
+    await page.locator('[data-testid="progress"][data-state="done"]').waitFor({ timeout: 30_000 });
+    await page.getByRole('cell', { name: /available/ }).waitFor();
     await shot('dashboard-done');
   });
 
-  it('opens the checkpoint, sees its graph, restores it', async () => {
+  it('opens the checkpoint, draws its resource graph and verifies it', async () => {
     await go('checkpoints', 'Checkpoints');
     await page.getByTestId('checkpoint-status').first().getByText('available').waitFor();
-    await page.getByTestId('checkpoint-status').first().click();
-    await page.getByTestId('resource-graph').waitFor();
+    await page
+      .getByRole('button', { name: /^Open the checkpoint of/ })
+      .first()
+      .click();
+    const graph = page.getByTestId('resource-graph');
+    await graph.waitFor();
+    expect(await graph.evaluate((el) => el.tagName.toLowerCase())).toBe('svg');
     await expect(page.getByTestId('graph-node').count()).resolves.toBe(1);
-    await expect(page.getByTestId('resource-graph').textContent()).resolves.toContain('photos');
+    await expect(graph.locator('rect').count()).resolves.toBeGreaterThanOrEqual(1);
+    await expect(graph.textContent()).resolves.toContain('photos');
+    await page.getByTestId('graph-node').first().click();
+    await page.getByText('20', { exact: true }).first().waitFor(); // saved info: 20 files (notes.txt excluded)
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByText('Verification passed').waitFor({ timeout: 20_000 });
     await shot('checkpoint-detail');
-    await page.getByRole('button', { name: 'Restore…' }).click();
-    const target = path.join(tempDir('karbor-e2e-restore-'), 'restored');
-    await page.getByLabel('Restore to').fill(target);
+  });
+
+  it('restores the checkpoint through the wizard and shows the per-resource result', async () => {
+    await page.getByRole('link', { name: 'Restore…' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Restore' }).waitFor();
+    await page.getByRole('heading', { name: /^2\. Resources of Photos/ }).waitFor();
+    await page.getByRole('button', { name: 'Next: parameters' }).click();
+    await page.getByLabel('Restore to').fill(restoreTarget);
     await page.getByRole('button', { name: 'Run restore' }).click();
-    await page.getByTestId('restore-status').getByText('Restore success').waitFor({ timeout: 30_000 });
-    await expect(page.getByTestId('restore-results').textContent()).resolves.toContain('restored');
-    expect(fs.readFileSync(path.join(target, 'summer', 'img-7.jpg'), 'utf8')).toBe('picture 7'.repeat(100));
+    await page.getByTestId('restore-status').getByText('success').waitFor({ timeout: 30_000 });
+    const results = await page.getByTestId('restore-results').innerText();
+    expect(results).toContain(source);
+    expect(results).toContain('restored');
+    expect(fs.readFileSync(path.join(restoreTarget, 'summer', 'img-7.jpg'), 'utf8')).toBe('picture 7 '.repeat(400));
+    expect(fs.existsSync(path.join(restoreTarget, 'notes.txt'))).toBe(false);
     await shot('restore');
   });
 
-  it('creates a daily trigger with a 5-run preview and a retention operation', async () => {
+  it('builds a daily trigger with a live 5-run preview and a retention schedule', async () => {
     await go('schedules', 'Schedules');
-    await page.getByLabel('Name').first().fill('Nightly');
-    await page.getByLabel('When').selectOption('daily');
+    await page.getByLabel('Trigger name').fill('Nightly');
+    await page.getByLabel('Every day').check();
     await page.getByLabel('At', { exact: true }).fill('03:30');
-    await expect(page.getByTestId('preview').locator('li').count()).resolves.toBeGreaterThanOrEqual(0);
-    await eventually(async () => (await page.getByTestId('preview').locator('li').count()) === 5, 'preview of 5 runs');
+    await page.getByTestId('pattern').getByText('crontab 30 3 * * *').waitFor();
+    const preview = page.getByTestId('preview').locator('li');
+    await waitUntil(async () => (await preview.count()) === 5 || undefined, 'a preview of 5 runs');
+    const runs = await preview.allInnerTexts();
+    expect(new Set(runs).size).toBe(5);
+    for (const r of runs) expect(r).toMatch(/\d{1,2}:30/);
     await page.getByRole('button', { name: 'Create trigger' }).click();
-    await page.getByText('Nightly —').waitFor();
-    await page.getByLabel('Type').selectOption('retention_protect');
-    await page.getByLabel('Keep the newest').fill('7');
+    await page.getByTestId('triggers').getByText('Every day at 03:30').waitFor();
+
+    await page.getByLabel('Operation', { exact: true }).selectOption('retention_protect');
     await page.getByRole('button', { name: 'Create scheduled operation' }).click();
-    await eventually(async () => ((await page.getByTestId('next-run').first().textContent()) ?? '—') !== '—', 'next run shown');
+    await page.getByText('Say how many checkpoints to keep').waitFor();
+    await page.getByLabel('Keep the newest (checkpoints)').fill('7');
+    await page.getByLabel('Delete checkpoints older than (days)').fill('30');
+    await page.getByRole('button', { name: 'Create scheduled operation' }).click();
+    const ops = page.getByTestId('operations');
+    await ops.getByText('Back up, then prune (keep 7, 30 days)').waitFor();
+    await waitUntil(async () => ((await ops.getByTestId('next-run').first().innerText()) !== '—' ? true : undefined), 'a next run');
+
+    const toggle = ops.getByRole('checkbox', { name: /^Enabled:/ });
+    await toggle.uncheck();
+    await ops.getByTestId('next-run').getByText('Disabled').waitFor();
+    await toggle.check();
+    await waitUntil(async () => ((await ops.getByTestId('next-run').first().innerText()) !== 'Disabled' ? true : undefined), 're-enabled');
     await shot('schedules');
   });
 
-  it('renders a failure as a readable message', async () => {
-    await page.getByLabel('When').selectOption('expert');
-    await page.locator('textarea[name="pattern"]').fill('61 * * * *');
-    const alert = page.getByRole('alert').first();
+  it('shows an invalid crontab as the engine’s message in words', async () => {
+    await page.getByLabel('Custom (crontab or RRULE)').check();
+    await page.getByLabel('Pattern').fill('61 * * * *');
+    const alert = page.getByRole('alert').filter({ hasText: 'This schedule is not valid' });
     await alert.waitFor();
-    const text = (await alert.textContent()) ?? '';
-    expect(text).toContain('trigger_info.properties.pattern');
-    expect(text).not.toContain('[object Object]');
-    expect(text).not.toMatch(/at .*\.js:\d+/);
+    const text = await alert.innerText();
+    expect(text).toContain("trigger_info.properties.pattern '61 * * * *' is invalid");
+    expect(text).toContain('61');
+    await expect(page.getByRole('button', { name: 'Create trigger' }).isDisabled()).resolves.toBe(true);
+    await expectNoRawErrors();
     await shot('schedules-error');
   });
 
-  it('shows logs and settings', async () => {
-    await go('logs', 'Operation logs');
-    await page.getByRole('cell', { name: 'restore' }).first().waitFor();
+  it('shows a failed backup with its reason on the dashboard and in the logs', async () => {
+    const [dir] = await invoke<{ id: string; type: string; name: string }[]>('protectables.instances', {
+      type: 'Local::FS::Directory',
+      parameters: { path: doomed },
+    });
+    const providers = await invoke<{ id: string; name: string }[]>('providers.list', {});
+    const local = providers.find((p) => p.name === 'Local Provider');
+    await invoke('plans.create', {
+      name: 'Scratch',
+      providerId: local?.id,
+      resources: [{ id: dir?.id, type: dir?.type, name: dir?.name }],
+      parameters: {},
+    });
+    fs.rmSync(doomed, { recursive: true });
+
+    await go('', 'Dashboard');
+    await page.getByRole('button', { name: 'Back up Scratch now' }).click();
+    const failed = page.locator('[data-testid="progress"][data-state="failed"]');
+    await failed.waitFor({ timeout: 30_000 });
+    await page.getByTestId('failures').getByText('Scratch', { exact: true }).waitFor({ timeout: 10_000 });
+    const reason = await failed.innerText();
+    expect(reason).toContain(doomed);
+    await expectNoRawErrors();
+    await shot('dashboard-failure');
+
+    await go('logs?status=error', 'Operation logs');
+    await page
+      .getByRole('button', { name: /^Details of protect/ })
+      .first()
+      .click();
+    await expect(page.getByTestId('error-info').first().innerText()).resolves.toContain(doomed);
+    await expectNoRawErrors();
     await shot('logs');
+  });
+
+  it('shows the API endpoint, project, token file, data folder and desktop preferences', async () => {
     await go('settings', 'Settings');
-    await page.getByText(dataDir).first().waitFor();
+    await page.getByText(dataDir, { exact: true }).waitFor();
+    await expect(page.getByTestId('api-endpoint').innerText()).resolves.toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/[0-9a-f]+$/);
+    await page.getByText(path.join(dataDir, 'api-token')).waitFor();
+    await page.getByRole('button', { name: 'Copy the API endpoint' }).waitFor();
+    await page.getByText('apply to the desktop app').waitFor();
+    await page.getByLabel('Notify when a backup succeeds').check();
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    await expect(invoke<{ notifyOnSuccess: boolean }>('settings.get', {})).resolves.toMatchObject({ notifyOnSuccess: true });
     await shot('settings');
+  });
+
+  it('saved a non-blank screenshot of every page', () => {
+    const expected = [
+      'connect',
+      'dashboard-empty',
+      'plan-builder',
+      'plans',
+      'dashboard-done',
+      'checkpoint-detail',
+      'restore',
+      'schedules',
+      'schedules-error',
+      'dashboard-failure',
+      'logs',
+      'settings',
+    ];
+    for (const name of expected) expect(fs.existsSync(path.join(shots, `${name}.png`)), name).toBe(true);
   });
 });

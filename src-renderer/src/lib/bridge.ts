@@ -1,19 +1,24 @@
-import type { KarborBridge, UiEventName, UiEvents, UiInput, UiMethod, UiOutput, UiResult } from '../../../src-main/contract';
+import type { KarborBridge, UiEventName, UiEvents, UiInput, UiMethod, UiOutput } from '../../../src-main/contract';
+import { httpBridge } from './http-bridge';
 
 declare global {
   interface Window {
+    /** Set by the Electron preload; absent in the headless web UI. */
     karbor?: KarborBridge;
   }
 }
 
 const TOKEN_KEY = 'karbor-token';
 
-/** The token of the headless web UI: from `#token=` (then removed from the address bar) or the session. */
+/**
+ * The headless web UI's token: from the address's `#token=` fragment (then removed from the
+ * address bar, so it does not linger in history or screenshots) or from this tab's session.
+ */
 export function readToken(): string | null {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (m?.[1]) {
     sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-    history.replaceState(null, '', `${location.pathname}#/`);
+    history.replaceState(null, '', `${location.pathname}${location.search}#/`);
   }
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -22,62 +27,31 @@ export function saveToken(token: string): void {
   sessionStorage.setItem(TOKEN_KEY, token.trim());
 }
 
-/** The headless mode's bridge: the same calls over `POST /ui/invoke` and server-sent events. */
-function httpBridge(token: string): KarborBridge {
-  let source: EventSource | undefined;
-  const listeners = new Map<string, Set<(p: unknown) => void>>();
-  const ensureSource = (name: string): void => {
-    source ??= new EventSource(`/ui/events?token=${encodeURIComponent(token)}`);
-    if (listeners.has(name)) return;
-    listeners.set(name, new Set());
-    source.addEventListener(name, (ev) => {
-      const payload: unknown = JSON.parse((ev as MessageEvent<string>).data);
-      listeners.get(name)?.forEach((cb) => cb(payload));
-    });
-  };
-  return {
-    async invoke<M extends UiMethod>(method: M, input: UiInput<M>): Promise<UiResult<UiOutput<M>>> {
-      let res: Response;
-      try {
-        res = await fetch('/ui/invoke', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'X-Auth-Token': token },
-          body: JSON.stringify({ method, input }),
-        });
-      } catch {
-        return { ok: false, error: { code: 'OFFLINE', message: 'Karbor Desktop is not answering: is it still running?' } };
-      }
-      if (res.status === 401)
-        return { ok: false, error: { code: 'UNAUTHORIZED', message: 'The token was not accepted. Paste the token again.' } };
-      if (!res.ok) return { ok: false, error: { code: `HTTP_${res.status}`, message: `The engine answered with HTTP ${res.status}.` } };
-      return (await res.json()) as UiResult<UiOutput<M>>;
-    },
-    on<E extends UiEventName>(event: E, cb: (payload: UiEvents[E]) => void) {
-      ensureSource(event);
-      const set = listeners.get(event);
-      const fn = cb as (p: unknown) => void;
-      set?.add(fn);
-      return () => set?.delete(fn);
-    },
-  };
+export function forgetToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
 }
+
+/** True inside the desktop app, where the preload bridge needs no token. */
+export const isDesktop = (): boolean => Boolean(window.karbor);
 
 let bridge: KarborBridge | undefined;
 
-/** One client, chosen at start: Electron's preload bridge, else HTTP with the token. */
-export function connect(token: string | null): KarborBridge | undefined {
+/** Chooses the one client for this session: Electron's preload bridge, else HTTP with the token. */
+export function connect(token: string | null): boolean {
   if (window.karbor) bridge = window.karbor;
-  else if (token) bridge = httpBridge(token);
-  return bridge;
+  else if (token) bridge = httpBridge(token.trim());
+  else bridge = undefined;
+  return bridge !== undefined;
 }
 
-/** A failure the engine reported, in words for the user. */
+/** A failure the engine reported: its stable code and a sentence for the user. */
 export class UiFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
   ) {
     super(message);
+    this.name = 'UiFailure';
   }
 }
 
@@ -89,13 +63,19 @@ export async function call<M extends UiMethod>(method: M, input: UiInput<M>): Pr
   return r.value;
 }
 
+/** Subscribes to an engine event; returns the unsubscribe function. */
 export function on<E extends UiEventName>(event: E, cb: (payload: UiEvents[E]) => void): () => void {
   return bridge ? bridge.on(event, cb) : () => undefined;
 }
 
-/** A message for any caught value: never a stack, never `[object Object]`. */
+/** A sentence for any caught value: never a stack, never `[object Object]`. */
 export function messageOf(err: unknown): string {
-  if (err instanceof UiFailure) return err.message;
-  if (err instanceof Error) return err.message.split('\n')[0] ?? 'Something went wrong.';
-  return typeof err === 'string' ? err : 'Something went wrong.';
+  const fallback = 'Something went wrong. Details are in the Karbor Desktop log.';
+  let text: unknown = err;
+  if (err instanceof Error) text = err.message;
+  else if (err && typeof err === 'object' && 'message' in err) text = err.message;
+  if (typeof text !== 'string' || !text.trim()) return fallback;
+  // Only the first line: a stack or a dump below it is for the log, not for the user.
+  const first = text.split('\n')[0]?.trim() ?? '';
+  return first.replace(/^(Error|TypeError|RangeError|UiFailure):\s*/, '') || fallback;
 }
