@@ -108,7 +108,8 @@ export function createEngine(opts: EngineOptions): Engine {
     const events = new EngineEvents();
     const ctx: EngineContext = { db, clock, log, dataDir, providers, protectables, events };
     const jobs = new JobQueue(log);
-    const runner = new ProtectionRunner(ctx, new ProviderStores(ctx, { ...BUILTIN_BANKS, ...opts.banks }));
+    const stores = new ProviderStores(ctx, { ...BUILTIN_BANKS, ...opts.banks });
+    const runner = new ProtectionRunner(ctx, stores);
     const quotas = new QuotaService(ctx);
     const operationLogs = new OperationLogService(ctx);
     const plans = new PlanService(ctx, quotas);
@@ -152,6 +153,7 @@ export function createEngine(opts: EngineOptions): Engine {
       async close() {
         await scheduler.stop();
         await jobs.close();
+        await stores.close();
         db.$client.close();
       },
     };

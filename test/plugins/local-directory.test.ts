@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalBank } from '../../src-main/banks/local/local-bank';
+import { WRITER_LEASE } from '../../src-main/engine/protection/provider-stores';
 import { LOCAL_PROVIDER_ID as LOCAL } from '../../src-main/plugins/local/provider';
 import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
 
@@ -181,6 +183,32 @@ describe('Local Provider: directories', () => {
     expect(cp.status).toBe('error');
     const logs = await h.api<{ operation_logs: { error_info: string }[] }>('GET', `/operation_logs?checkpoint_id=${cp.id}`);
     expect(logs.body.operation_logs[0]?.error_info).toContain('no such directory');
+  });
+});
+
+describe('Local Provider: one writer per bank', () => {
+  it('a bank another engine is writing fails the checkpoint naming the holder; once free it protects, then lets go', async () => {
+    const plan = await h.api<{ plan: { id: string } }>('POST', '/plans', {
+      plan: { name: 'leased', provider_id: LOCAL, resources: [resource], parameters: {} },
+    });
+    // Another engine (a second LocalBank handle on the same folder, other owner) holds the writer lease.
+    const other = new LocalBank(path.join(h.dataDir, 'bank'));
+    const held = await other.acquireLease(WRITER_LEASE, { owner: 'laptop-2:/home/me/karbor', ttlMs: 60_000 });
+    const blocked = await checkpoint(plan.body.plan.id);
+    expect(blocked.status).toBe('error');
+    const logs = await h.api<{ operation_logs: { error_info: string }[] }>('GET', `/operation_logs?checkpoint_id=${blocked.id}`);
+    expect(logs.body.operation_logs[0]?.error_info).toContain("the bank is in use: lease 'writer' is held by 'laptop-2:/home/me/karbor'");
+
+    await held.release();
+    const ok = await checkpoint(plan.body.plan.id);
+    expect(ok.status).toBe('available');
+    // An idle engine does not keep the bank: the other engine can take the lease now.
+    const again = await other.acquireLease(WRITER_LEASE, { owner: 'laptop-2:/home/me/karbor', ttlMs: 200 });
+    // ...and when that engine dies without releasing, its lease goes stale and this engine takes over.
+    await new Promise((r) => setTimeout(r, 400));
+    const after = await checkpoint(plan.body.plan.id);
+    expect(after.status).toBe('available');
+    await expect(again.renew()).rejects.toThrow(/lease/);
   });
 });
 

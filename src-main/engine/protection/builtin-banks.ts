@@ -1,7 +1,7 @@
-import { FsObjectBank } from '../../banks/local/fs-object-bank';
+import { LocalBank } from '../../banks/local/local-bank';
 import { bankPath, type BankFactory } from './provider-stores';
 
 /** Bank backends that ship with the engine, by `bank.type`. */
 export const BUILTIN_BANKS: Record<string, BankFactory> = {
-  local: (config, dataDir) => new FsObjectBank(bankPath(config, dataDir)),
+  local: (config, dataDir) => new LocalBank(bankPath(config, dataDir)),
 };

@@ -1,24 +1,41 @@
+import os from 'node:os';
 import path from 'node:path';
+import type { Bank, BankLease } from '../../banks/types';
 import { ChunkStore } from '../../banks/store/chunk-store';
 import { dedupCodec } from '../../banks/store/codec';
-import type { ObjectBank } from '../../banks/store/types';
 import type { EngineContext } from '../context';
 import type { Provider } from '../providers/registry';
 import type { BankConfig } from '../providers/types';
 import { RwLock } from './rw-lock';
 
 /** Builds a bank backend from a provider's `bank` config; relative paths are under the data folder. */
-export type BankFactory = (config: BankConfig, dataDir: string) => ObjectBank;
+export type BankFactory = (config: BankConfig, dataDir: string) => Bank;
+
+/** The lease every writer of a bank takes (see `Bank.acquireLease`). */
+export const WRITER_LEASE = 'writer';
+/** A writer that stops renewing (crash, power loss) loses the bank after this long. */
+export const LEASE_TTL_MS = 120_000;
 
 export interface ProviderStore {
   store: ChunkStore;
+  bank: Bank;
   /** Protects share the bank; freeing chunks takes it alone (a sweep must not see half-written data). */
   lock: RwLock;
+  /**
+   * Runs `fn` holding the bank's writer lease, so a second engine pointed at the same bank cannot
+   * write (or sweep chunks) at the same time. The lease is taken by the first writer, renewed every
+   * third of its ttl while any writer runs, and released when the last one ends, so an idle engine
+   * does not keep the bank from others.
+   *
+   * @throws BankLocked (naming the holder) when another engine is writing the bank.
+   */
+  writing<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** One chunk store per provider bank, opened on first use. Providers without a bank (No-Op) have none. */
 export class ProviderStores {
   private readonly stores = new Map<string, ProviderStore>();
+  private readonly leases = new Set<LeaseHolder>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -32,9 +49,78 @@ export class ProviderStores {
     if (existing) return existing;
     const factory = this.factories[config.type];
     if (!factory) throw new Error(`provider ${provider.definition.name}: unknown bank type '${config.type}'`);
-    const made: ProviderStore = { store: new ChunkStore(factory(config, this.ctx.dataDir), dedupCodec('sha256')), lock: new RwLock() };
+    const bank = factory(config, this.ctx.dataDir);
+    const holder = new LeaseHolder(bank, `${os.hostname()}:${this.ctx.dataDir}`, this.ctx);
+    this.leases.add(holder);
+    const made: ProviderStore = {
+      store: new ChunkStore(bank, dedupCodec('sha256')),
+      bank,
+      lock: new RwLock(),
+      writing: (fn) => holder.run(fn),
+    };
     this.stores.set(provider.definition.id, made);
     return made;
+  }
+
+  /** Releases every lease still held (writers have ended by now). */
+  async close(): Promise<void> {
+    await Promise.all([...this.leases].map((l) => l.close()));
+  }
+}
+
+/** The reference-counted writer lease of one bank, renewed while in use. */
+class LeaseHolder {
+  private users = 0;
+  private lease: Promise<BankLease> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly bank: Bank,
+    private readonly owner: string,
+    private readonly ctx: EngineContext,
+  ) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    this.users++;
+    try {
+      if (!this.lease) {
+        const taking = this.bank.acquireLease(WRITER_LEASE, { owner: this.owner, ttlMs: LEASE_TTL_MS });
+        this.lease = taking;
+        taking.catch(() => {
+          if (this.lease === taking) this.lease = undefined;
+        });
+        this.timer = setInterval(() => void this.renew(), LEASE_TTL_MS / 3);
+        this.timer.unref();
+      }
+      await this.lease;
+      return await fn();
+    } finally {
+      if (--this.users === 0) await this.close();
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const lease = await this.lease?.catch(() => undefined);
+    try {
+      await lease?.renew();
+    } catch (err) {
+      // Lost to another engine (this one was asleep past the ttl): the next writer takes it again or fails clearly.
+      this.ctx.log.warn('bank writer lease lost', { error: err instanceof Error ? err.message : String(err) });
+      this.lease = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const lease = this.lease;
+    this.lease = undefined;
+    const held = await lease?.catch(() => undefined);
+    await held
+      ?.release()
+      .catch((err: unknown) =>
+        this.ctx.log.warn('releasing the bank writer lease failed', { error: err instanceof Error ? err.message : String(err) }),
+      );
   }
 }
 

@@ -120,13 +120,13 @@ export class ProtectionRunner {
       if (!failures.length && !abort.signal.aborted) await cpData?.commit(formatTimestamp(this.ctx.clock.now()));
     };
     try {
-      await (ps ? ps.lock.shared(work) : work());
+      await (ps ? ps.writing(() => ps.lock.shared(work)) : work());
     } finally {
       this.cancels.delete(checkpointId);
     }
     if (abort.signal.aborted || failures.length) {
       // Nothing half-written stays behind: the partial checkpoint's objects and chunks are freed.
-      if (ps) await ps.lock.exclusive(() => deleteCheckpointData(ps.store, checkpointId)).catch(() => undefined);
+      if (ps) await ps.writing(() => ps.lock.exclusive(() => deleteCheckpointData(ps.store, checkpointId))).catch(() => undefined);
       throw new Error(abort.signal.aborted ? 'cancelled by the user' : failures.join('; '));
     }
     return graph;
@@ -141,7 +141,7 @@ export class ProtectionRunner {
           .join('; '),
       );
     const ps = this.stores.get(this.ctx.providers.get(cp.provider_id));
-    if (ps) await ps.lock.exclusive(() => deleteCheckpointData(ps.store, cp.id));
+    if (ps) await ps.writing(() => ps.lock.exclusive(() => deleteCheckpointData(ps.store, cp.id)));
   }
 
   /** Restores children before parents, handing each the new ids of what was restored before it. */
