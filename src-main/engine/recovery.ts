@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { formatTimestamp } from './clock';
 import type { EngineContext } from './context';
 import { checkpointResources, checkpoints, restores, verifications } from './db/schema';
@@ -18,7 +18,7 @@ export function recoverInterrupted(ctx: EngineContext, logs: OperationLogService
       checkpoints: tx
         .update(checkpoints)
         .set({ status: 'error', errorReason: REASON, updatedAt: now })
-        .where(eq(checkpoints.status, 'protecting'))
+        .where(inArray(checkpoints.status, ['protecting', 'copying']))
         .run().changes,
       deletes: tx
         .update(checkpoints)
@@ -36,10 +36,11 @@ export function recoverInterrupted(ctx: EngineContext, logs: OperationLogService
     };
     tx.update(checkpointResources)
       .set({ status: 'error', error: REASON, endedAt: now })
-      .where(eq(checkpointResources.status, 'protecting'))
+      .where(inArray(checkpointResources.status, ['protecting', 'copying']))
       .run();
     n.logs =
       logs.markInterrupted('protect', 'protecting', 'error', REASON) +
+      logs.markInterrupted('copy', 'copying', 'error', REASON) +
       logs.markInterrupted('delete', 'deleting', 'error-deleting', REASON) +
       logs.markInterrupted('restore', 'in_progress', 'fail', REASON) +
       logs.markInterrupted('verify', 'in_progress', 'fail', REASON);

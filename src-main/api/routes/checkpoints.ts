@@ -18,12 +18,16 @@ const CreateBody = envelope(
     { additionalProperties: false },
   ),
 );
+const CopyBody = envelope(
+  'copy',
+  Type.Object({ plan_id: Type.String(), parameters: Type.Optional(Nullable(JsonObject)) }, { additionalProperties: false }),
+);
 const ResetBody = envelope('os-resetState', Type.Object({ state: Type.String() }, { additionalProperties: false }));
 
 type P = { Params: { provider_id: string } };
 type PC = { Params: { provider_id: string; checkpoint_id: string } };
 
-/** Checkpoints of a provider: create (protect), list, show, delete, reset state. */
+/** Checkpoints of a provider: create (protect), copy, list, show, delete, reset state. */
 export async function checkpointRoutes(app: FastifyInstance, { engine }: { engine: Engine }): Promise<void> {
   app.get<P>('/providers/:provider_id/checkpoints', async (req) => {
     const q = queryOf(req);
@@ -39,6 +43,19 @@ export async function checkpointRoutes(app: FastifyInstance, { engine }: { engin
       const extraInfo = (b.extra_info ?? b['extra-info'] ?? null) as Json | null;
       return { checkpoint: engine.checkpoints.create(callerOf(req), req.params.provider_id, b.plan_id, { extraInfo }) };
     },
+  );
+  // Karbor's copy action: the plan's checkpoints into the bank of `parameters.provider_id`.
+  app.post<P & { Body: Static<typeof CopyBody> }>(
+    '/providers/:provider_id/checkpoints/action',
+    { schema: { body: CopyBody } },
+    async (req) => ({
+      copy: engine.checkpoints.copy(
+        callerOf(req),
+        req.params.provider_id,
+        req.body.copy.plan_id,
+        (req.body.copy.parameters ?? null) as Json | null,
+      ),
+    }),
   );
   app.get<PC>('/providers/:provider_id/checkpoints/:checkpoint_id', async (req) => ({
     checkpoint: engine.checkpoints.get(callerOf(req), req.params.provider_id, req.params.checkpoint_id),

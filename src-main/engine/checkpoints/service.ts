@@ -1,4 +1,4 @@
-import { and, eq, gte, lt, ne, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, ne, type SQL } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { formatTimestamp } from '../clock';
 import type { Caller, EngineContext } from '../context';
@@ -14,7 +14,7 @@ import type { QuotaService } from '../quotas/service';
 import { canSee, projectScope } from '../scope';
 import { parseDateFilter, requireUuid } from '../validate';
 
-export const CHECKPOINT_STATUSES = ['protecting', 'available', 'error', 'deleting', 'deleted', 'error-deleting'] as const;
+export const CHECKPOINT_STATUSES = ['protecting', 'copying', 'available', 'error', 'deleting', 'deleted', 'error-deleting'] as const;
 export type CheckpointStatus = (typeof CHECKPOINT_STATUSES)[number];
 
 export interface Checkpoint {
@@ -47,6 +47,15 @@ export interface CheckpointFilters extends RawPageQuery {
   end_date?: string;
   status?: string;
   all_tenants?: string;
+}
+
+/** What the copy action answers (Karbor's `copy` body; `checkpoint_id` lists the new checkpoints). */
+export interface CopyResult {
+  project_id: string;
+  provider_id: string;
+  plan_id: string;
+  checkpoint_id: string[];
+  parameters: JsonObject;
 }
 
 export interface CreateOptions {
@@ -173,6 +182,99 @@ export class CheckpointService {
     return view(row);
   }
 
+  /**
+   * Karbor's copy action: every available checkpoint of the plan not copied yet goes into the bank
+   * of `parameters.provider_id` as a new checkpoint there (`copying` → `available` | `error`, its
+   * `extra_info.copy_of` naming the source, `created_at` kept so retention counts it by age).
+   * Returns the new checkpoints' ids at once; a job per checkpoint does the copying, in order.
+   */
+  copy(caller: Caller, providerId: string, planId: string, parameters: JsonObject | null): CopyResult {
+    const source = this.ctx.providers.get(providerId);
+    const plan = this.plans.get(caller, requireUuid(planId, 'copy.plan_id'));
+    if (plan.provider_id !== source.definition.id) {
+      throw new Invalid(`plan ${plan.id} belongs to provider ${plan.provider_id}, not ${source.definition.id}`, 'PROVIDER_MISMATCH');
+    }
+    const targetId = parameters?.provider_id;
+    if (typeof targetId !== 'string') {
+      throw new Invalid('copy.parameters.provider_id must name the provider whose bank receives the copies', 'COPY_TARGET_MISSING');
+    }
+    const target = this.ctx.providers.get(requireUuid(targetId, 'copy.parameters.provider_id'));
+    if (target.definition.id === source.definition.id)
+      throw new Invalid('a checkpoint cannot be copied into its own provider', 'COPY_TARGET_SAME');
+    for (const p of [source, target]) {
+      if (!p.definition.bank || p.definition.bank.type === 'none') {
+        throw new Invalid(`provider ${p.definition.name} has no bank to copy ${p === source ? 'from' : 'into'}`, 'COPY_NO_BANK');
+      }
+    }
+    const unsupported = [...new Set(plan.resources.map((r) => r.type))].filter((t) => !target.byType.has(t));
+    if (unsupported.length) {
+      throw new Invalid(
+        `provider ${target.definition.name} cannot hold resources of type ${unsupported.join(', ')}`,
+        'COPY_TYPE_UNSUPPORTED',
+      );
+    }
+    const all = this.ctx.db
+      .select()
+      .from(checkpoints)
+      .where(and(eq(checkpoints.planId, plan.id), inArray(checkpoints.providerId, [source.definition.id, target.definition.id])))
+      .orderBy(checkpoints.createdAt, checkpoints.id)
+      .all();
+    const copied = new Set(
+      all
+        .filter((c) => c.providerId === target.definition.id && c.status !== 'deleted' && c.extraInfo?.copy_of)
+        .map((c) => c.extraInfo?.copy_of),
+    );
+    const sources = all.filter((c) => c.providerId === source.definition.id && c.status === 'available');
+    if (!sources.length)
+      throw new Invalid(`plan ${plan.id} has no available checkpoint in provider ${source.definition.name} to copy`, 'PLAN_NOT_PROTECTED');
+    const todo = sources.filter((c) => !copied.has(c.id));
+    const now = formatTimestamp(this.ctx.clock.now());
+    const rows: Row[] = todo.map((c) => ({
+      ...c,
+      id: randomUUID(),
+      providerId: target.definition.id,
+      status: 'copying',
+      extraInfo: { ...(c.extraInfo ?? {}), copy_of: c.id, copied_from_provider: source.definition.id },
+      errorReason: null,
+      updatedAt: now,
+    }));
+    this.ctx.db.transaction((tx) => {
+      if (rows.length) this.quotas.reserve(tx, plan.project_id, 'checkpoints', rows.length);
+      for (const r of rows) tx.insert(checkpoints).values(r).run();
+    });
+    rows.forEach((row, i) => {
+      const src = view(todo[i] as Row);
+      const logId = this.logs.start({
+        projectId: plan.project_id,
+        operationType: 'copy',
+        status: 'copying',
+        checkpointId: row.id,
+        planId: plan.id,
+        providerId: target.definition.id,
+        extraInfo: { copy_of: src.id, copied_from_provider: source.definition.id },
+      });
+      this.emit(row, 'copying');
+      this.jobs.enqueue(`copy ${src.id} → ${row.id}`, async () => {
+        try {
+          await this.runner.copy(src, target, row.id);
+          this.logs.finish(logId, 'available');
+          this.setStatus(row, 'available');
+        } catch (err) {
+          const reason = errorText(err);
+          this.logs.finish(logId, 'error', reason);
+          this.setStatus(row, 'error', { errorReason: reason });
+        }
+      });
+    });
+    return {
+      project_id: plan.project_id,
+      provider_id: source.definition.id,
+      plan_id: plan.id,
+      checkpoint_id: rows.map((r) => r.id),
+      parameters: parameters ?? {},
+    };
+  }
+
   /** Deletes from `available` or `error`; the checkpoint passes through `deleting`. */
   delete(caller: Caller, providerId: string, id: string): void {
     const cp = this.get(caller, providerId, id);
@@ -228,8 +330,8 @@ export class CheckpointService {
   /** Stops a running protect; the checkpoint ends `error` ("cancelled by the user"). */
   cancel(caller: Caller, providerId: string, id: string): void {
     const cp = this.get(caller, providerId, id);
-    if (cp.status !== 'protecting' || !this.runner.cancel(cp.id)) {
-      throw new Conflict(`Checkpoint ${cp.id} is ${cp.status}; only a running protect can be cancelled`, 'CHECKPOINT_NOT_RUNNING');
+    if (!['protecting', 'copying'].includes(cp.status) || !this.runner.cancel(cp.id)) {
+      throw new Conflict(`Checkpoint ${cp.id} is ${cp.status}; only a running protect or copy can be cancelled`, 'CHECKPOINT_NOT_RUNNING');
     }
   }
 

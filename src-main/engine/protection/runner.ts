@@ -11,6 +11,7 @@ import type { Resource } from '../protectables/types';
 import type { Provider } from '../providers/registry';
 import type { ProtectionPlugin, ResourceContext } from '../providers/types';
 import { CheckpointData, deleteCheckpointData } from '../../banks/store/checkpoint-data';
+import { copyCheckpointObjects } from './copy';
 import { Limiter } from './limiter';
 import type { ProviderStores } from './provider-stores';
 import { ProgressTracker } from './progress';
@@ -69,7 +70,7 @@ export class ProtectionRunner {
     this.cancels.set(checkpointId, abort);
     const progress = new ProgressTracker(this.ctx.events, checkpointId);
     const limiter = new Limiter(this.opts.concurrency);
-    const previous = this.previousSavedInfo(plan.id, checkpointId);
+    const previous = this.previousSavedInfo(plan.id, provider.definition.id, checkpointId);
     const runs = new Map<GraphNode, Promise<void>>();
     const failures: string[] = [];
     const ps = this.stores.get(provider);
@@ -142,6 +143,40 @@ export class ProtectionRunner {
       );
     const ps = this.stores.get(this.ctx.providers.get(cp.provider_id));
     if (ps) await ps.writing(() => ps.lock.exclusive(() => deleteCheckpointData(ps.store, cp.id)));
+  }
+
+  /**
+   * Copies an available checkpoint into `target`'s bank as checkpoint `targetId` (its row exists,
+   * `copying`): every resource's data and saved info (see copy.ts), then the index, last. On
+   * failure or cancel the partial copy is removed from the target bank.
+   */
+  async copy(src: Checkpoint, target: Provider, targetId: string): Promise<void> {
+    const sps = this.stores.get(this.ctx.providers.get(src.provider_id));
+    const tps = this.stores.get(target);
+    if (!sps || !tps) throw new Error('copying needs a bank on both providers');
+    const abort = new AbortController();
+    this.cancels.set(targetId, abort);
+    const progress = new ProgressTracker(this.ctx.events, targetId);
+    const rows = this.resources(src.id).filter((r) => r.status === 'available');
+    const work = async (): Promise<void> => {
+      await copyCheckpointObjects(sps.store, tps.store, src.id, targetId, abort.signal, (d) => progress.report('copy', d));
+      const now = formatTimestamp(this.ctx.clock.now());
+      this.ctx.db.transaction((tx) => {
+        for (const r of rows)
+          tx.insert(checkpointResources)
+            .values({ ...r, checkpointId: targetId, startedAt: now, endedAt: now })
+            .run();
+      });
+      progress.emit();
+    };
+    try {
+      await sps.lock.shared(() => tps.writing(() => tps.lock.shared(work)));
+    } catch (err) {
+      await tps.writing(() => tps.lock.exclusive(() => deleteCheckpointData(tps.store, targetId))).catch(() => undefined);
+      throw abort.signal.aborted ? new Error('cancelled by the user') : err;
+    } finally {
+      this.cancels.delete(targetId);
+    }
   }
 
   /** Restores children before parents, handing each the new ids of what was restored before it. */
@@ -220,12 +255,15 @@ export class ProtectionRunner {
     };
   }
 
-  /** Saved info of each resource in the plan's newest available checkpoint before this one. */
-  private previousSavedInfo(planId: string, checkpointId: string): Map<string, JsonObject> {
+  /**
+   * Saved info of each resource in the plan's newest available checkpoint before this one, in the
+   * same provider: a copy in another provider's bank refers to that bank's data, never this one's.
+   */
+  private previousSavedInfo(planId: string, providerId: string, checkpointId: string): Map<string, JsonObject> {
     const prev = this.ctx.db
       .select({ id: checkpoints.id })
       .from(checkpoints)
-      .where(and(eq(checkpoints.planId, planId), eq(checkpoints.status, 'available')))
+      .where(and(eq(checkpoints.planId, planId), eq(checkpoints.providerId, providerId), eq(checkpoints.status, 'available')))
       .orderBy(desc(checkpoints.createdAt), desc(checkpoints.id))
       .all()
       .find((c) => c.id !== checkpointId);

@@ -12,13 +12,14 @@ export interface RetentionPolicy {
 
 /**
  * The plan's `available` checkpoints that a policy removes: those beyond the newest
- * `maxBackups`, and those older than `retentionDays`. Newest first is the order kept.
+ * `maxBackups`, and those older than `retentionDays`, in one provider (copies in another
+ * provider's bank are counted there). Newest first is the order kept.
  */
-export function checkpointsToExpire(ctx: EngineContext, planId: string, policy: RetentionPolicy, now: Date): string[] {
+export function checkpointsToExpire(ctx: EngineContext, providerId: string, planId: string, policy: RetentionPolicy, now: Date): string[] {
   const rows = ctx.db
     .select({ id: checkpoints.id, createdAt: checkpoints.createdAt })
     .from(checkpoints)
-    .where(and(eq(checkpoints.planId, planId), eq(checkpoints.status, 'available')))
+    .where(and(eq(checkpoints.planId, planId), eq(checkpoints.providerId, providerId), eq(checkpoints.status, 'available')))
     .orderBy(desc(checkpoints.createdAt), desc(checkpoints.id))
     .all();
   const expired = new Set<string>();
@@ -39,7 +40,7 @@ export function applyRetention(
   planId: string,
   policy: RetentionPolicy,
 ): string[] {
-  const ids = checkpointsToExpire(ctx, planId, policy, ctx.clock.now());
+  const ids = checkpointsToExpire(ctx, providerId, planId, policy, ctx.clock.now());
   for (const id of ids) checkpointService.delete(caller, providerId, id);
   return ids;
 }
