@@ -30,6 +30,8 @@ import { TriggerService } from './triggers/service';
 import { directoryProtectable } from '../plugins/local/directory/protectable';
 import { directoryProtection } from '../plugins/local/directory/protection';
 import { sqliteProtectable, sqliteProtection } from '../plugins/local/sqlite/sqlite';
+import { postgresqlProtectable } from '../plugins/local/postgresql/protectable';
+import { postgresqlProtection } from '../plugins/local/postgresql/protection';
 import { localProvider } from '../plugins/local/provider';
 
 export interface EngineOptions {
@@ -94,9 +96,10 @@ export function createEngine(opts: EngineOptions): Engine {
     const protectables = new ProtectableRegistry();
     protectables.register(directoryProtectable(opts.homeDir));
     protectables.register(sqliteProtectable);
+    protectables.register(postgresqlProtectable);
     for (const p of opts.protectables ?? []) protectables.register(p);
     const plugins = new Map<string, ProtectionPlugin>(
-      [noopProtectionPlugin, directoryProtection, sqliteProtection].map((p) => [p.name, p]),
+      [noopProtectionPlugin, directoryProtection, sqliteProtection, postgresqlProtection].map((p) => [p.name, p]),
     );
     for (const p of opts.protectionPlugins ?? []) plugins.set(p.name, p);
     const providers = new ProviderRegistry(plugins, protectables);
