@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { JsonObject } from '../../../engine/db/schema/common';
 import type { ProtectionPlugin, ResourceData } from '../../../engine/providers/types';
 import { DIRECTORY_TYPE } from './protectable';
-import { unchanged, walkTree, type TreeEntry } from './tree-index';
+import { unchanged, utimesSeconds, walkTree, type TreeEntry } from './tree-index';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } };
 
@@ -124,10 +124,11 @@ export const directoryProtection: ProtectionPlugin = {
       else if (e.t === 'l') {
         if (overwrite) await fs.rm(abs, { force: true });
         await fs.symlink(e.target ?? '', abs);
+        await fs.lutimes(abs, utimesSeconds(e), utimesSeconds(e));
       } else if (e.data) {
         await pipeline(data.load(e.data), createWriteStream(abs, { flags: overwrite ? 'w' : 'wx', mode: e.mode }));
         await fs.chmod(abs, e.mode);
-        await fs.utimes(abs, e.mtimeMs / 1000, e.mtimeMs / 1000);
+        await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
         ctx.progress({ items: 1, bytes: e.size });
       }
     }
@@ -135,7 +136,7 @@ export const directoryProtection: ProtectionPlugin = {
     for (const e of entries.filter((x) => x.t === 'd').reverse()) {
       const abs = e.p ? path.join(target, e.p) : target;
       await fs.chmod(abs, e.mode);
-      await fs.utimes(abs, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
     }
     return { newId: undefined };
   },

@@ -9,7 +9,10 @@ export interface TreeEntry {
   p: string;
   t: 'f' | 'd' | 'l';
   mode: number;
+  /** As `fs.Stats.mtimeMs` gives it (what the unchanged-file check compares). */
   mtimeMs: number;
+  /** Exact mtime in nanoseconds (decimal string); absent in indexes written before it was kept. */
+  mtimeNs?: string;
   size: number;
   ino: number;
   /** Symlink target. */
@@ -32,8 +35,15 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
   const exc = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : undefined;
   async function* visit(rel: string): AsyncGenerator<TreeEntry> {
     const abs = rel ? path.join(root, rel) : root;
-    const st = await fs.lstat(abs);
-    const base = { p: rel, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
+    const st = await fs.lstat(abs, { bigint: true });
+    const base = {
+      p: rel,
+      mode: Number(st.mode) & 0o7777,
+      mtimeMs: statsMs(st.mtimeNs),
+      mtimeNs: st.mtimeNs.toString(),
+      size: Number(st.size),
+      ino: Number(st.ino),
+    };
     if (st.isSymbolicLink()) {
       if (!inc || inc(rel)) yield { ...base, t: 'l', target: await fs.readlink(abs) };
     } else if (st.isDirectory()) {
@@ -50,6 +60,31 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
     // Sockets, FIFOs and devices are not data: skipped.
   }
   yield* visit('');
+}
+
+/**
+ * `mtimeMs` exactly as a non-bigint `fs.lstat` computes it (`sec * 1e3 + nsec / 1e6`), so indexes
+ * written before `mtimeNs` existed still match unchanged files.
+ */
+function statsMs(ns: bigint): number {
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n;
+    sec -= 1n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}
+
+/**
+ * The seconds to hand `fs.utimes` so that a restore sets the recorded mtime to the microsecond.
+ * libuv keeps whole microseconds by truncating the double, so passing `mtimeMs / 1000` lands a
+ * microsecond early whenever the double falls just below (1.007 s is 1.00699999… s); aiming half
+ * a microsecond past the wanted one makes the truncation exact.
+ */
+export function utimesSeconds(e: Pick<TreeEntry, 'mtimeMs' | 'mtimeNs'>): number {
+  const us = e.mtimeNs !== undefined ? Number(BigInt(e.mtimeNs) / 1000n) : Math.round(e.mtimeMs * 1000);
+  return (us + (us < 0 ? -0.5 : 0.5)) / 1e6;
 }
 
 /** True when a file looks unchanged since `prev` (same size, mtime and inode). */
