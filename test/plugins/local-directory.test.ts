@@ -27,6 +27,15 @@ function snapshot(root: string): Record<string, string> {
   return out;
 }
 
+/** Bytes of the regular files under `dir` (what a checkpoint of it holds). */
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += fs.lstatSync(path.join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
 function dirSize(dir: string): number {
   let n = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
@@ -124,6 +133,16 @@ describe('Local Provider: directories', () => {
     const growth = dirSize(bank) - before;
     expect(growth).toBeGreaterThan(0);
     expect(growth / before).toBeLessThan(0.02);
+    // The dedup numbers the checkpoint view shows: the whole tree is in it, almost none of it new.
+    const caller = { projectId: h.projectId, isAdmin: true };
+    const [firstRes] = h.engine.checkpoints.resources(caller, LOCAL, first.id);
+    const [secondRes] = h.engine.checkpoints.resources(caller, LOCAL, second.id);
+    const treeBytes = Object.values(snapshot(src)).length && dirBytes(src);
+    expect(firstRes?.data_bytes).toBeGreaterThanOrEqual(treeBytes);
+    expect(firstRes?.new_bytes).toBeGreaterThan(12 * 1024 * 1024 * 0.9);
+    expect(secondRes?.data_bytes).toBeGreaterThanOrEqual(treeBytes);
+    expect(secondRes?.new_bytes).toBeGreaterThan(0);
+    expect(secondRes?.new_bytes).toBeLessThanOrEqual(growth);
   });
 
   it('refuses to restore into a non-empty folder unless overwrite is set', async () => {

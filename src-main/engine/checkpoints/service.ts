@@ -37,6 +37,10 @@ export interface CheckpointResource {
   saved_info: JsonObject | null;
   error: string | null;
   bytes: number;
+  /** Size of the resource's data in this checkpoint, unchanged parts included. */
+  data_bytes: number;
+  /** What this checkpoint added to the bank for it (new chunks, compressed); the rest was deduplicated. */
+  new_bytes: number;
   started_at: string | null;
   ended_at: string | null;
 }
@@ -322,6 +326,8 @@ export class CheckpointService {
       saved_info: r.savedInfo,
       error: r.error,
       bytes: r.bytes,
+      data_bytes: r.dataBytes,
+      new_bytes: r.newBytes,
       started_at: r.startedAt,
       ended_at: r.endedAt,
     }));

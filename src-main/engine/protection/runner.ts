@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { formatTimestamp } from '../clock';
 import type { Checkpoint } from '../checkpoints/service';
 import type { EngineContext } from '../context';
@@ -9,7 +9,7 @@ import { protectableContext } from '../protectables/context';
 import { buildResourceGraph, packResourceGraph, type GraphNode } from '../protectables/resource-graph';
 import type { Resource } from '../protectables/types';
 import type { Provider } from '../providers/registry';
-import type { ProtectionPlugin, ResourceContext } from '../providers/types';
+import type { ProtectionPlugin, ResourceContext, ResourceData } from '../providers/types';
 import { CheckpointData, deleteCheckpointData } from '../../banks/store/checkpoint-data';
 import { copyCheckpointObjects } from './copy';
 import { Limiter } from './limiter';
@@ -241,8 +241,9 @@ export class ProtectionRunner {
     cpData?: CheckpointData,
   ): ResourceContext {
     const key = resourceKey(r);
+    const data = cpData?.forResource(key, undefined, signal);
     return {
-      data: cpData?.forResource(key, undefined, signal),
+      data: data && this.counted(checkpointId, key, data),
       checkpointId,
       providerId: provider.definition.id,
       resource: r,
@@ -301,6 +302,40 @@ export class ProtectionRunner {
       .set({ status, savedInfo, error, endedAt: formatTimestamp(this.ctx.clock.now()) })
       .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
       .run();
+  }
+
+  /**
+   * The resource's data with its dedup numbers recorded as the plugin stores: `data_bytes` grows by
+   * every stream stored or reused, `new_bytes` by what the bank had to add for it.
+   */
+  private counted(checkpointId: string, key: string, data: ResourceData): ResourceData {
+    const add = (dataBytes: number, newBytes: number): void => {
+      this.ctx.db
+        .update(checkpointResources)
+        .set({
+          dataBytes: sql`${checkpointResources.dataBytes} + ${dataBytes}`,
+          newBytes: sql`${checkpointResources.newBytes} + ${newBytes}`,
+        })
+        .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
+        .run();
+    };
+    return {
+      ...data,
+      put: async (name, stream) => {
+        const res = await data.put(name, stream);
+        add(res.size, res.newBytes);
+        return res;
+      },
+      store: async (stream) => {
+        const res = await data.store(stream);
+        add(res.size, res.newBytes);
+        return res;
+      },
+      reuse: (manifest) => {
+        data.reuse(manifest);
+        add(typeof manifest.size === 'number' ? manifest.size : 0, 0);
+      },
+    };
   }
 
   private addBytes(checkpointId: string, key: string, n: number): void {

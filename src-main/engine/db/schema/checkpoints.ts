@@ -42,6 +42,10 @@ export const checkpointResources = sqliteTable(
     savedInfo: text({ mode: 'json' }).$type<JsonObject | null>(),
     error: text(),
     bytes: integer().notNull().default(0),
+    /** Size of the data the resource holds in the checkpoint (stored and reused streams). */
+    dataBytes: integer().notNull().default(0),
+    /** Bytes this checkpoint added to the bank for the resource (new chunks, compressed): the rest was deduplicated. */
+    newBytes: integer().notNull().default(0),
     startedAt: text(),
     endedAt: text(),
   },
