@@ -75,6 +75,8 @@ export interface UiOperations {
   'checkpoints.cancel': { input: { providerId: string; id: string }; output: null };
   /** Per-resource status, saved info, bytes and error of a checkpoint. */
   'checkpoints.resources': { input: { providerId: string; id: string }; output: CheckpointResource[] };
+  /** Copies the plan's available checkpoints not copied yet into another provider's bank; returns the new checkpoints' ids. */
+  'checkpoints.copy': { input: { providerId: string; planId: string; targetProviderId: string }; output: { checkpointIds: string[] } };
   'restores.list': { input: PageInput & { checkpointId?: string }; output: Restore[] };
   'restores.get': { input: { id: string }; output: Restore };
   'restores.create': {

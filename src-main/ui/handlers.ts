@@ -62,6 +62,9 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
       return null;
     },
     'checkpoints.resources': (i) => engine.checkpoints.resources(caller, i.providerId, i.id),
+    'checkpoints.copy': (i) => ({
+      checkpointIds: engine.checkpoints.copy(caller, i.providerId, i.planId, { provider_id: i.targetProviderId }).checkpoint_id,
+    }),
     'restores.list': (i) => engine.restores.list(caller, { ...page(i), ...(i.checkpointId ? { checkpoint_id: i.checkpointId } : {}) }),
     'restores.get': (i) => engine.restores.get(caller, i.id),
     'restores.create': (i) =>

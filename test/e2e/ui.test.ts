@@ -22,6 +22,7 @@ const sourceRoot = path.join(work, 'home');
 const source = path.join(sourceRoot, 'photos');
 const doomed = path.join(sourceRoot, 'scratch');
 const restoreTarget = path.join(work, 'restored');
+const OFFSITE = '0d4c3f5e-8a61-4c57-b0c2-6f3d2a9e7b14';
 
 let child: ChildProcess | undefined;
 let context: BrowserContext | undefined;
@@ -84,6 +85,17 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(source, 'summer'), { recursive: true });
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(source, 'summer', `img-${i}.jpg`), `picture ${i} `.repeat(400));
   fs.writeFileSync(path.join(source, 'notes.txt'), 'not wanted in the backup');
+  // A second provider with its own bank, so a checkpoint can be copied there.
+  fs.mkdirSync(path.join(dataDir, 'providers.d'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dataDir, 'providers.d', 'offsite.json'),
+    JSON.stringify({
+      id: OFFSITE,
+      name: 'Offsite disk',
+      plugins: ['local-directory'],
+      bank: { type: 'local', path: path.join(work, 'offsite') },
+    }),
+  );
   fs.mkdirSync(doomed, { recursive: true });
   fs.writeFileSync(path.join(doomed, 'a.txt'), 'soon gone');
 
@@ -209,7 +221,22 @@ describe('web UI (headless serve mode)', () => {
     await page.getByText('20', { exact: true }).first().waitFor(); // saved info: 20 files (notes.txt excluded)
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByText('Verification passed').waitFor({ timeout: 20_000 });
+    // Dedup numbers: the 20 pictures (84,000 bytes) plus the tree index are the data; what the bank
+    // added is far less (the repetitive pictures compress well).
+    const data = await page.getByTestId('data-bytes').innerText();
+    expect(Number(/^([\d.]+) KiB$/.exec(data)?.[1])).toBeGreaterThanOrEqual(82);
+    const added = await page.getByTestId('new-bytes').innerText();
+    expect(added).toMatch(new RegExp(`^[\\d.]+ (B|KiB) of ${data.replace('.', '\\.')} \\((\\d+)% deduplicated or compressed away\\)$`));
+    expect(Number(/\((\d+)%/.exec(added)?.[1])).toBeGreaterThan(50);
     await shot('checkpoint-detail');
+
+    await page.getByLabel('Copy into provider').selectOption({ label: 'Offsite disk' });
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await page.getByRole('status').getByText('Copying 1 checkpoint of Photos into Offsite disk.').waitFor();
+    await waitUntil(async () => {
+      const list = await invoke<{ status: string }[]>('checkpoints.list', { providerId: OFFSITE });
+      return list.length === 1 && list[0]?.status === 'available' ? true : undefined;
+    }, 'the copy to become available');
   });
 
   it('restores the checkpoint through the wizard and shows the per-resource result', async () => {
