@@ -137,6 +137,6 @@ export function layoutGraph(packed: string | null): GraphLayout {
 }
 
 /** A long name shortened from the left (paths keep their informative end). */
-export function fitName(name: string, max = 32): string {
+export function fitName(name: string, max = 26): string {
   return name.length > max ? `…${name.slice(-(max - 1))}` : name;
 }
