@@ -314,6 +314,22 @@ describe.skipIf(!haveServer)('Local Provider: PostgreSQL', () => {
     expect(scrub(`FATAL: something echoed ${PG.password} back`)).toBe('FATAL: something echoed ******** back');
   });
 
+  it('a damaged dump fails the restore, which leaves no database behind', async () => {
+    const bank = path.join(h.dataDir, 'bank');
+    const files = fs.readdirSync(bank, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    const biggest = files
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0] as string;
+    const buf = fs.readFileSync(biggest);
+    buf[buf.length >> 1] = (buf[buf.length >> 1] ?? 0) ^ 0xff;
+    fs.writeFileSync(biggest, buf);
+    const damaged = `${prefix}_damaged`;
+    const res = await restore(cp.id, { restore_name: damaged });
+    expect(res.status).toBe('fail');
+    expect(JSON.stringify(res.resources_reason)).toMatch(/chunk [0-9a-f]+ (does not match its hash|cannot be read)/);
+    expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${damaged}'`)).toBe('0');
+  });
+
   it('deleting the checkpoint frees its dump', async () => {
     const bank = path.join(h.dataDir, 'bank');
     const size = (): number =>
