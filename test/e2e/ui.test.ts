@@ -187,10 +187,20 @@ describe('web UI (headless serve mode)', () => {
     await page.getByRole('button', { name: 'Create plan' }).click();
     await page.getByText('Give the plan a name.').first().waitFor();
     await page.getByLabel('Name', { exact: true }).fill('Photos');
-    await page.getByLabel('Exclude').fill('*.txt');
+    await page.getByRole('group', { name: 'Options for Local::FS::Directory' }).getByLabel('Exclude').fill('*.txt');
+    // Options for one resource only overlay the type's.
+    await page.getByText(`Options for ${source} only`, { exact: false }).first().click();
+    await page
+      .getByRole('group', { name: `Options for ${source} only` })
+      .getByLabel('Include')
+      .fill('summer/*, summer/**');
     await shot('plan-builder');
     await page.getByRole('button', { name: 'Create plan' }).click();
     await page.getByText('Plan “Photos” saved.').waitFor();
+    const [saved] = await invoke<{ parameters: Record<string, Record<string, unknown>> }[]>('plans.list', {});
+    expect(saved?.parameters['Local::FS::Directory']).toEqual({ exclude: ['*.txt'] });
+    const own = Object.entries(saved?.parameters ?? {}).find(([k]) => k.startsWith('Local::FS::Directory#'));
+    expect(own?.[1]).toEqual({ include: ['summer/*', 'summer/**'] });
     await page.getByRole('cell', { name: 'Photos', exact: true }).waitFor();
     await shot('plans');
   });
