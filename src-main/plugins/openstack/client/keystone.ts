@@ -120,7 +120,7 @@ export class Session {
     const body = parseJson<{ token: TokenInfo }>(res, 'keystone', 'POST /v3/auth/tokens');
     if (!value || !body.token) throw new OpenStackError('keystone', 'POST', '/v3/auth/tokens', res.status, 'no token in the answer');
     this.authCount++;
-    const expiresAt = Date.parse(body.token.expires_at);
+    const expiresAt = Date.parse(body.token.expires_at.replace(/(\.\d{3})\d+/, '$1'));
     this.token = { value, expiresAt: Number.isFinite(expiresAt) ? expiresAt : this.now() + 3_600_000, info: body.token };
     return { value, info: body.token };
   }
