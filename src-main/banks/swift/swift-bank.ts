@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { systemClock, type Clock } from '../../engine/clock';
+import { BankError, BankFull, BankNotFound } from '../errors';
+import { validateKey, validateLeaseName, validatePrefix } from '../keys';
+import { acquireTimedLease, type LeaseRegister } from '../remote/timed-lease';
+import { bookkeeping, bankPrefix, guardSource } from '../remote/object-names';
+import type { Bank, BankLease, BankObjectStat, LeaseOptions } from '../types';
+import { KeystoneTokenSource, type KeystoneCredentials } from './keystone-auth';
+import { isQuotaFailure, SwiftCallError, SwiftHttp, type SwiftCall } from './swift-http';
+
+export interface SwiftBankOptions {
+  /** Keystone v3 password credentials; the storage URL comes from the catalog. */
+  auth: KeystoneCredentials;
+  /** Container holding the bank; created on the first write if missing. */
+  container: string;
+  /** Optional folder inside the container (`karbor/`), so several banks can share one container. */
+  prefix?: string;
+  clock?: Clock;
+  /** Lease settle time (see `timed-lease.ts`). Default 3 s. */
+  leaseSettleMs?: number;
+  /** How long lease objects outlive their expiry before Swift deletes them (`X-Delete-After`). Default 1 day. */
+  leaseRetainMs?: number;
+  /** Names per listing request (Swift's maximum is 10,000). */
+  pageSize?: number;
+  /** Timeout of calls without a streamed body. Default 60 s. */
+  timeoutMs?: number;
+  /** Extra attempts for 5xx answers and connection failures (never for streamed uploads). Default 3. */
+  retries?: number;
+}
+
+/**
+ * A bank in an OpenStack Swift container, one object per key (`<prefix><key>`).
+ *
+ * Swift stores an object only when its upload completes, so every put is atomic: a buffer is one
+ * PUT with its MD5 as `ETag` (Swift checks it), a stream is one PUT with chunked transfer encoding,
+ * aborted if the source fails, which leaves the previous object in place. One PUT holds at most
+ * Swift's `max_file_size` (5 GiB by default); the engine's objects are chunks and indexes, far
+ * smaller. Leases are objects under `<prefix>.leases/` (see `timed-lease.ts`: Swift has no atomic
+ * conditional PUT) with `X-Delete-After` so abandoned ones disappear. Quota errors (413 "exceeds
+ * quota", 507) become `BankFull`; Swift checks a chunked upload only against what the container
+ * already holds, so a streamed put can overshoot a quota by its own size (the next put then fails).
+ */
+export class SwiftBank implements Bank {
+  readonly container: string;
+  private readonly prefix: string;
+  private readonly http: SwiftHttp;
+  private readonly clock: Clock;
+  private readonly pageSize: number;
+  private containerReady: Promise<void> | undefined;
+
+  constructor(private readonly opts: SwiftBankOptions) {
+    this.container = opts.container;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(this.container)) {
+      throw new BankError(`invalid Swift container name '${this.container}'`, { code: 'BANK_INVALID_CONFIG', status: 400 });
+    }
+    this.prefix = bankPrefix(opts.prefix);
+    this.clock = opts.clock ?? systemClock;
+    this.pageSize = opts.pageSize ?? 10_000;
+    this.http = new SwiftHttp(new KeystoneTokenSource(opts.auth, opts.timeoutMs ?? 60_000), this.container, {
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      retries: opts.retries ?? 3,
+      backoffMs: 300,
+    });
+  }
+
+  private get location(): string {
+    return `Swift container '${this.container}'${this.prefix ? ` under '${this.prefix}'` : ''}`;
+  }
+
+  /** Swift failures as typed bank errors. */
+  private mapError = (err: unknown): Error => {
+    if (err instanceof BankError) return err;
+    if (err instanceof SwiftCallError) {
+      if (isQuotaFailure(err)) return new BankFull(this.location, Object.assign(new Error(err.message), { code: 'EDQUOT' }));
+      if (err.status === 413)
+        return new BankError(`${err.message} (object larger than Swift allows)`, {
+          code: 'BANK_OBJECT_TOO_LARGE',
+          status: 413,
+          cause: err,
+        });
+      if (err.status === 401 || err.status === 403)
+        return new BankError(`${this.location}: access denied (${err.message})`, { code: 'BANK_FORBIDDEN', status: 403, cause: err });
+      return new BankError(`${this.location}: ${err.message}`, { code: 'BANK_UNAVAILABLE', status: 502, cause: err });
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  };
+
+  private call(c: SwiftCall): ReturnType<SwiftHttp['call']> {
+    return this.http.call(c).catch((err: unknown) => Promise.reject(this.mapError(err)));
+  }
+
+  /** Creates the container once (PUT is idempotent: 201 created, 202 existed). */
+  private ensureContainer(): Promise<void> {
+    this.containerReady ??= this.call({ method: 'PUT', object: '', expect: [201, 202] }).then(
+      () => undefined,
+      (err: unknown) => {
+        this.containerReady = undefined;
+        throw err;
+      },
+    );
+    return this.containerReady;
+  }
+
+  private name(key: string): string {
+    return this.prefix + validateKey(key);
+  }
+
+  async put(key: string, data: Buffer | Readable): Promise<void> {
+    try {
+      const object = this.name(key);
+      await this.ensureContainer();
+      if (Buffer.isBuffer(data)) {
+        const etag = createHash('md5').update(data).digest('hex');
+        await this.call({ method: 'PUT', object, body: data, headers: { ETag: etag }, expect: [201] });
+        return;
+      }
+      const guarded = guardSource(data);
+      try {
+        await this.http.call({ method: 'PUT', object, body: guarded.body, expect: [201] });
+      } catch (err) {
+        const failure = guarded.error();
+        throw failure instanceof Error ? failure : this.mapError(err);
+      }
+    } catch (err) {
+      if (!Buffer.isBuffer(data)) data.destroy();
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const r = await this.call({ method: 'GET', object: this.name(key), expect: [200, 404], stream: true });
+    if (r.status === 404) {
+      await r.res.body?.cancel();
+      throw new BankNotFound(key);
+    }
+    return Buffer.from(await r.res.arrayBuffer());
+  }
+
+  getStream(key: string): Readable {
+    return Readable.from(this.download(this.name(key), key), { objectMode: false });
+  }
+
+  private async *download(object: string, key: string): AsyncGenerator<Buffer> {
+    const r = await this.call({ method: 'GET', object, expect: [200, 404], stream: true });
+    if (r.status === 404 || !r.res.body) {
+      await r.res.body?.cancel();
+      throw new BankNotFound(key);
+    }
+    yield* Readable.fromWeb(r.res.body as WebReadableStream<Uint8Array>) as AsyncIterable<Buffer>;
+  }
+
+  async stat(key: string): Promise<BankObjectStat | undefined> {
+    const r = await this.call({ method: 'HEAD', object: this.name(key), expect: [200, 404] });
+    return r.status === 404 ? undefined : { size: Number(r.headers.get('content-length') ?? 0) };
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    validatePrefix(prefix);
+    let marker = '';
+    for (;;) {
+      const query = { format: 'json', prefix: this.prefix + prefix, limit: this.pageSize, ...(marker ? { marker } : {}) };
+      const r = await this.call({ method: 'GET', object: '', query, expect: [200, 204, 404] });
+      if (r.status !== 200) return;
+      const rows = JSON.parse(r.text) as { name: string }[];
+      for (const row of rows) {
+        const key = row.name.slice(this.prefix.length);
+        if (!bookkeeping(key)) yield key;
+      }
+      if (rows.length < this.pageSize) return;
+      marker = rows.at(-1)!.name;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call({ method: 'DELETE', object: this.name(key), expect: [204, 404] });
+  }
+
+  async acquireLease(name: string, opts: LeaseOptions): Promise<BankLease> {
+    const object = `${this.prefix}.leases/${validateLeaseName(name)}`;
+    const register: LeaseRegister = {
+      read: async () => {
+        const r = await this.http.call({ method: 'GET', object, expect: [200, 404] });
+        return r.status === 200 ? Buffer.from(r.text, 'utf8') : undefined;
+      },
+      write: async (body, { ifAbsent, expireAfterMs }) => {
+        await this.ensureContainer();
+        const headers: Record<string, string> = {
+          'Content-Type': 'application/json',
+          'X-Delete-After': String(Math.max(1, Math.ceil(expireAfterMs / 1000))),
+        };
+        if (ifAbsent) headers['If-None-Match'] = '*';
+        const r = await this.http.call({ method: 'PUT', object, body, headers, expect: [201, 409, 412] });
+        return r.status === 201;
+      },
+    };
+    return acquireTimedLease(register, name, opts, {
+      clock: this.clock,
+      settleMs: this.opts.leaseSettleMs ?? 3000,
+      retainMs: this.opts.leaseRetainMs ?? 24 * 60 * 60 * 1000,
+      mapError: this.mapError,
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { KeystoneTokenSource, type KeystoneCredentials } from '../../src-main/banks/swift/keystone-auth';
+import { SwiftBank } from '../../src-main/banks/swift/swift-bank';
+import { SwiftHttp } from '../../src-main/banks/swift/swift-http';
+import { BankFull, BankLocked } from '../../src-main/banks/types';
+import type { Clock } from '../../src-main/engine/clock';
+import { bankConformance } from '../banks/conformance';
+import { caught, collect, MiB, randomSource } from '../banks/stream-util';
+import { swiftCredentials, TEST_SETTLE_MS, uniqueName } from './bank-cloud';
+
+const creds = swiftCredentials();
+const skipReason = creds ? '' : ' (skipped: no OpenStack; run scripts/openstack/up.sh)';
+
+/** Raw Swift access to one container, for set-up and clean-up. */
+const rawContainer = (auth: KeystoneCredentials, container: string): SwiftHttp =>
+  new SwiftHttp(new KeystoneTokenSource(auth), container, { timeoutMs: 60_000, retries: 3, backoffMs: 200 });
+
+/** Deletes every object of a container (bookkeeping included), then the container. */
+async function removeContainer(auth: KeystoneCredentials, container: string): Promise<void> {
+  const http = rawContainer(auth, container);
+  for (;;) {
+    const r = await http.call({ method: 'GET', object: '', query: { format: 'json' }, expect: [200, 204, 404] });
+    const rows = r.status === 200 ? (JSON.parse(r.text) as { name: string }[]) : [];
+    if (rows.length === 0) break;
+    await Promise.all(rows.map((row) => http.call({ method: 'DELETE', object: row.name, expect: [204, 404] })));
+  }
+  await http.call({ method: 'DELETE', object: '', expect: [204, 404] });
+}
+
+function swiftBank(
+  auth: KeystoneCredentials,
+  container: string,
+  clock?: Clock,
+  extra: Partial<ConstructorParameters<typeof SwiftBank>[0]> = {},
+): SwiftBank {
+  return new SwiftBank({ auth, container, clock, leaseSettleMs: TEST_SETTLE_MS, ...extra });
+}
+
+if (creds) {
+  bankConformance('Swift', async ({ clock }) => {
+    const container = uniqueName('swift');
+    return {
+      bank: swiftBank(creds, container, clock),
+      peer: swiftBank(creds, container, clock),
+      cleanup: () => removeContainer(creds, container),
+    };
+  });
+}
+
+describe.skipIf(!creds)(`Swift bank specifics${skipReason}`, () => {
+  const auth = creds!;
+  const withContainer = async (fn: (container: string) => Promise<void>): Promise<void> => {
+    const container = uniqueName('swift');
+    try {
+      await fn(container);
+    } finally {
+      await removeContainer(auth, container);
+    }
+  };
+
+  it('pages through listings with a marker, in order, within the prefix', () =>
+    withContainer(async (container) => {
+      const bank = swiftBank(auth, container, undefined, { pageSize: 3 });
+      const keys = Array.from({ length: 11 }, (_, i) => `p/k${String(i).padStart(2, '0')}`);
+      await Promise.all([...keys, 'o/x', 'q'].map((k) => bank.put(k, Buffer.from(k))));
+      expect(await collect(bank.list('p/'))).toEqual(keys);
+      expect(await collect(bank.list(''))).toEqual(['o/x', ...keys, 'q']);
+    }));
+
+  it('keeps banks with different prefixes in one container apart', () =>
+    withContainer(async (container) => {
+      const a = swiftBank(auth, container, undefined, { prefix: 'bank-a' });
+      const b = swiftBank(auth, container, undefined, { prefix: '/bank-b/' });
+      await a.put('x/1', Buffer.from('a'));
+      await b.put('x/1', Buffer.from('b'));
+      await a.acquireLease('writer', { owner: 'engine-a', ttlMs: 60_000 });
+      await b.acquireLease('writer', { owner: 'engine-b', ttlMs: 60_000 });
+      expect(await collect(a.list(''))).toEqual(['x/1']);
+      expect((await a.get('x/1')).toString()).toBe('a');
+      expect((await b.get('x/1')).toString()).toBe('b');
+      expect(
+        await caught(() => swiftBank(auth, container, undefined, { prefix: 'bank-a' }).acquireLease('writer', { owner: 'c', ttlMs: 1000 })),
+      ).toBeInstanceOf(BankLocked);
+    }));
+
+  it('stores leases as objects Swift deletes by itself after expiry plus retention', () =>
+    withContainer(async (container) => {
+      const bank = swiftBank(auth, container, undefined, { leaseRetainMs: 3_600_000 });
+      await bank.acquireLease('writer', { owner: 'engine-a', ttlMs: 60_000 });
+      const r = await rawContainer(auth, container).call({ method: 'HEAD', object: '.leases/writer', expect: [200] });
+      const deleteAt = Number(r.headers.get('x-delete-at'));
+      expect(deleteAt * 1000 - Date.now()).toBeGreaterThan(3_600_000);
+      expect(deleteAt * 1000 - Date.now()).toBeLessThan(3_600_000 + 120_000);
+    }));
+
+  it('a put over the container quota fails with BankFull and stores nothing', () =>
+    withContainer(async (container) => {
+      const bank = swiftBank(auth, container);
+      await bank.put('kept', randomBytes(1000));
+      const quota = (bytes: number): Promise<unknown> =>
+        rawContainer(auth, container).call({
+          method: 'POST',
+          object: '',
+          headers: { 'X-Container-Meta-Quota-Bytes': String(bytes) },
+          expect: [204],
+        });
+      const expectFull = async (data: Buffer | Readable): Promise<void> => {
+        const err = await caught(() => bank.put('too/big', data));
+        expect(err).toBeInstanceOf(BankFull);
+        expect(err).toMatchObject({ code: 'BANK_FULL', status: 507 });
+        expect((err as Error).message).toContain('disk quota exceeded');
+        expect(await bank.stat('too/big')).toBeUndefined();
+      };
+      await quota(256 * 1024);
+      await expectFull(randomBytes(512 * 1024));
+      // Swift checks a chunked upload (no Content-Length) against what is already stored only.
+      await quota(500);
+      await expectFull(randomSource(2 * MiB).stream);
+      await expectFull(randomBytes(10));
+      expect(await collect(bank.list(''))).toEqual(['kept']);
+      await quota(1024 * 1024);
+      await bank.put('small', randomBytes(1000));
+    }));
+});
