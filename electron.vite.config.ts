@@ -13,6 +13,9 @@ export default defineConfig({
           tokens: resolve(__dirname, 'src-main/tokens.ts'),
           // The engine as a library, for scripts and benchmarks: require('out/main/engine.js').
           engine: resolve(__dirname, 'src-main/engine/index.ts'),
+          // The chunk store alone, for bench/chunk-store.mjs. Chunk workers need no entry here:
+          // `./chunk.worker?nodeWorker` makes electron-vite bundle them beside whatever imports them.
+          'chunk-store': resolve(__dirname, 'src-main/banks/store/index.ts'),
         },
       },
     },

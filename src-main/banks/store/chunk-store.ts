@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { DedupCodec, Manifest, ObjectBank, PutResult } from './types';
+import { chunkStream } from '../dedup/fastcdc';
+import { ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
+import { IN_THREAD, type ChunkWork, type HashedChunk } from './chunk-pool';
+import type { Manifest, ObjectBank, PutResult } from './types';
 
 const chunkKey = (id: string): string => `chunks/${id.slice(0, 2)}/${id}`;
+const noop = (): void => undefined;
 
 /** A chunk or manifest that does not match what was stored. */
 export class CorruptData extends Error {
@@ -12,64 +16,104 @@ export class CorruptData extends Error {
   }
 }
 
+export interface ChunkStoreOptions {
+  /** Where hashing and compression run (default: this thread). */
+  work?: ChunkWork;
+  /** Names the bank in errors. */
+  label?: string;
+}
+
+interface StoredChunk {
+  id: string;
+  length: number;
+  /** Stored bytes this put added to the bank (0 when the bank had the chunk). */
+  added: number;
+}
+
 /**
  * Deduplicated streams over a bank: a stream becomes content-defined chunks stored once each
- * under their id (compressed), plus a manifest listing them. A chunk is written before any
- * manifest refers to it, so a crash leaves at worst unreferenced chunks, never a manifest
- * pointing at nothing.
+ * under their id (compressed), plus a manifest listing them.
+ * A chunk is written before any manifest refers to it, so a crash leaves at worst unreferenced
+ * chunks, never a manifest pointing at nothing.
+ *
+ * Chunking runs in this thread; hashing and compression run on `work` (the engine's
+ * chunk worker pool), with a bounded number of chunks in flight per stream: memory stays at a few
+ * chunks per stream however large it is, and the manifest keeps the stream's order.
  */
 export class ChunkStore {
   /** Chunk ids known to exist, so repeated chunks skip the bank round trip. */
   private readonly known = new Set<string>();
+  /** Chunks being written now, so two streams holding the same chunk store it once. */
+  private readonly writing = new Map<string, Promise<number>>();
+  private readonly work: ChunkWork;
+  private readonly label: string;
 
   constructor(
     readonly bank: ObjectBank,
-    private readonly codec: DedupCodec,
-  ) {}
+    private readonly spec: ChunkCodecSpec,
+    private readonly opts: ChunkStoreOptions = {},
+  ) {
+    this.work = opts.work ?? IN_THREAD;
+    this.label = opts.label ?? 'this bank';
+  }
+
+  /** The codec to use. */
+  ready(_write = false): Promise<ChunkCodecSpec> {
+    return Promise.resolve(this.spec);
+  }
 
   async put(input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<PutResult> {
+    const spec = await this.ready(true);
     const whole = createHash('sha256');
     const manifest: Manifest = { version: 1, size: 0, sha256: '', chunks: [] };
-    let newBytes = 0;
-    let newChunks = 0;
-    for await (const chunk of this.codec.chunks(input)) {
-      signal?.throwIfAborted();
-      whole.update(chunk);
-      const id = this.codec.id(chunk);
-      manifest.chunks.push({ id, length: chunk.length });
-      manifest.size += chunk.length;
-      if (!(await this.has(id))) {
-        const stored = this.codec.compress(chunk);
-        await this.bank.put(chunkKey(id), stored);
-        newBytes += stored.length;
-        newChunks++;
+    const result: PutResult = { manifest, bytes: 0, newBytes: 0, newChunks: 0 };
+    const inFlight: Promise<StoredChunk>[] = [];
+    const settle = async (p: Promise<StoredChunk>): Promise<void> => {
+      const c = await p;
+      manifest.chunks.push({ id: c.id, length: c.length });
+      if (c.added) {
+        result.newBytes += c.added;
+        result.newChunks++;
       }
-      this.known.add(id);
-      onBytes?.(chunk.length);
+      onBytes?.(c.length);
+    };
+    try {
+      for await (const { data: chunk } of chunkStream(input, spec.chunking)) {
+        signal?.throwIfAborted();
+        whole.update(chunk);
+        manifest.size += chunk.length;
+        const p = this.storeChunk(spec, chunk);
+        p.catch(noop);
+        inFlight.push(p);
+        // Backpressure: the oldest chunk must be stored before another is read (and in order, for the manifest).
+        if (inFlight.length >= this.work.parallelism) await settle(inFlight.shift()!);
+      }
+      while (inFlight.length) await settle(inFlight.shift()!);
+    } catch (err) {
+      // Let every chunk in flight finish or fail before reporting, so nothing still writes after put() failed.
+      await Promise.allSettled(inFlight);
+      throw err;
     }
     manifest.sha256 = whole.digest('hex');
-    return { manifest, bytes: manifest.size, newBytes, newChunks };
+    result.bytes = manifest.size;
+    return result;
   }
 
   /** Streams a manifest's data back, checking every chunk against its id. */
   get(manifest: Manifest): Readable {
-    const read = (id: string, length: number): Promise<Buffer> => this.readChunk(id, length);
-    return Readable.from(
-      (async function* () {
-        for (const c of manifest.chunks) yield await read(c.id, c.length);
-      })(),
-    );
+    return Readable.from(this.readChunks(manifest));
   }
 
   /** Re-reads and re-hashes every chunk and the whole stream; throws CorruptData naming the first bad chunk. */
   async verify(manifest: Manifest): Promise<void> {
     const whole = createHash('sha256');
-    for (const c of manifest.chunks) whole.update(await this.readChunk(c.id, c.length));
+    for await (const data of this.readChunks(manifest)) whole.update(data);
     if (whole.digest('hex') !== manifest.sha256) throw new CorruptData('the restored stream does not match its SHA-256');
   }
 
   /** Deletes every chunk not in `used`; returns how many were freed. */
   async sweep(used: ReadonlySet<string>): Promise<{ chunks: number; bytes: number }> {
+    await this.ready(false);
     let chunks = 0;
     let bytes = 0;
     for await (const key of this.bank.list('chunks/')) {
@@ -83,49 +127,99 @@ export class ChunkStore {
     return { chunks, bytes };
   }
 
-  /** A chunk's data by id, checked against the id (for copying into another bank). */
+  /** A chunk's bytes, checked against its id (for copying chunks between banks). */
   async chunk(id: string): Promise<Buffer> {
-    let data: Buffer;
-    try {
-      data = this.codec.decompress(await this.bank.get(chunkKey(id)));
-    } catch (err) {
-      throw new CorruptData(`chunk ${id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (this.codec.id(data) !== id) throw new CorruptData(`chunk ${id} does not match its hash`);
-    return data;
+    return this.readChunk(await this.ready(false), id);
   }
 
   /**
-   * Stores a chunk read from another bank under the same id; returns the bytes written (0 when it
-   * was there). Refused when this bank would give the data another id (say, one of the two banks is
-   * encrypted and keys its chunk ids): copies between such banks would not verify.
+   * Stores a chunk read from another bank under the same id; returns the bytes it added (0 when
+   * this bank has it). Refuses when this bank would name the chunk otherwise (one bank is
+   * encrypted, or they hash differently): the copy's manifests would then point at nothing.
    */
   async putChunk(id: string, data: Buffer): Promise<number> {
-    if (this.codec.id(data) !== id) {
-      throw new Error(
-        'the two banks name chunks differently (an encrypted bank keys its chunk ids), so data cannot be copied between them',
-      );
-    }
-    if (await this.has(id)) return 0;
-    const stored = this.codec.compress(data);
-    await this.bank.put(chunkKey(id), stored);
-    this.known.add(id);
-    return stored.length;
-  }
-
-  private async has(id: string): Promise<boolean> {
-    if (this.known.has(id)) return true;
-    return (await this.bank.stat(chunkKey(id))) !== undefined;
-  }
-
-  private async readChunk(id: string, length: number): Promise<Buffer> {
-    let data: Buffer;
+    const spec = await this.ready(true);
+    // A copy: the work may take the bytes to another thread, and the caller still has them.
+    const hashed = await this.work.hash(spec, Buffer.from(data));
     try {
-      data = this.codec.decompress(await this.bank.get(chunkKey(id)));
+      if (hashed.id !== id) {
+        throw new Error(
+          'the two banks name chunks differently (an encrypted bank keys its chunk ids), so data cannot be copied between them',
+        );
+      }
+      return await this.ensure(hashed);
+    } finally {
+      hashed.drop();
+    }
+  }
+
+  private async storeChunk(spec: ChunkCodecSpec, data: Buffer): Promise<StoredChunk> {
+    const length = data.length;
+    const hashed = await this.work.hash(spec, data);
+    try {
+      return { id: hashed.id, length, added: await this.ensure(hashed) };
+    } finally {
+      hashed.drop();
+    }
+  }
+
+  /** Stores a chunk unless the bank has it; one writer per id (a second waits for the first). */
+  private ensure(hashed: HashedChunk): Promise<number> {
+    const { id } = hashed;
+    const before = this.writing.get(id);
+    const job = (async () => {
+      if (before) await before.catch(noop);
+      if (this.known.has(id)) return 0;
+      if ((await this.bank.stat(chunkKey(id))) === undefined) {
+        const stored = await hashed.seal();
+        await this.bank.put(chunkKey(id), stored);
+        this.known.add(id);
+        return stored.length;
+      }
+      this.known.add(id);
+      return 0;
+    })();
+    this.writing.set(id, job);
+    void job
+      .finally(() => {
+        if (this.writing.get(id) === job) this.writing.delete(id);
+      })
+      .catch(noop);
+    return job;
+  }
+
+  /** A manifest's chunks in order, read and checked `work.parallelism` at a time. */
+  private async *readChunks(manifest: Manifest): AsyncGenerator<Buffer> {
+    const spec = await this.ready(false);
+    const ahead: Promise<Buffer>[] = [];
+    let next = 0;
+    try {
+      while (next < manifest.chunks.length || ahead.length) {
+        while (ahead.length < this.work.parallelism && next < manifest.chunks.length) {
+          const c = manifest.chunks[next++]!;
+          const p = this.readChunk(spec, c.id, c.length);
+          p.catch(noop);
+          ahead.push(p);
+        }
+        yield await ahead.shift()!;
+      }
+    } finally {
+      await Promise.allSettled(ahead);
+    }
+  }
+
+  private async readChunk(spec: ChunkCodecSpec, id: string, length?: number): Promise<Buffer> {
+    let stored: Buffer;
+    try {
+      stored = await this.bank.get(chunkKey(id));
     } catch (err) {
       throw new CorruptData(`chunk ${id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (data.length !== length || this.codec.id(data) !== id) throw new CorruptData(`chunk ${id} does not match its hash`);
-    return data;
+    try {
+      return await this.work.open(spec, stored, id, length);
+    } catch (err) {
+      if (err instanceof ChunkUnreadable) throw new CorruptData(err.message);
+      throw err;
+    }
   }
 }

@@ -9,16 +9,6 @@ export interface ObjectBank {
   delete(key: string): Promise<void>;
 }
 
-/** Content-defined chunking, compression and chunk ids, injected so each can be swapped. */
-export interface DedupCodec {
-  /** Splits a stream into content-defined chunks (boundaries independent of read sizes). */
-  chunks(input: Readable): AsyncIterable<Buffer>;
-  compress(chunk: Buffer): Buffer;
-  decompress(stored: Buffer): Buffer;
-  /** Hex id of an uncompressed chunk. */
-  id(chunk: Buffer): string;
-}
-
 /** One stored stream: its chunks in order, with the whole stream's size and SHA-256. */
 export interface Manifest {
   version: 1;

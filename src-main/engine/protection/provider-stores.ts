@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Bank, BankLease } from '../../banks/types';
+import { chunkCodecSpec } from '../../banks/store/chunk-codec';
+import { ChunkWorkerPool } from '../../banks/store/chunk-pool';
 import { ChunkStore } from '../../banks/store/chunk-store';
-import { dedupCodec } from '../../banks/store/codec';
 import type { EngineContext } from '../context';
 import type { Provider } from '../providers/registry';
 import type { BankConfig } from '../providers/types';
@@ -32,10 +33,15 @@ export interface ProviderStore {
   writing<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** One chunk store per provider bank, opened on first use. Providers without a bank (No-Op) have none. */
+/**
+ * One chunk store per provider bank, opened on first use. Providers without a bank (No-Op) have
+ * none. The stores share one chunk worker pool, which starts with the first chunk and stops
+ * when the engine closes.
+ */
 export class ProviderStores {
   private readonly stores = new Map<string, ProviderStore>();
   private readonly leases = new Set<LeaseHolder>();
+  private pool: ChunkWorkerPool | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -52,8 +58,10 @@ export class ProviderStores {
     const bank = factory(config, this.ctx.dataDir);
     const holder = new LeaseHolder(bank, `${os.hostname()}:${this.ctx.dataDir}`, this.ctx);
     this.leases.add(holder);
+    this.pool ??= new ChunkWorkerPool({ log: this.ctx.log });
+    const label = 'dir' in bank && typeof bank.dir === 'string' ? bank.dir : `${config.type} bank of provider ${provider.definition.name}`;
     const made: ProviderStore = {
-      store: new ChunkStore(bank, dedupCodec('sha256')),
+      store: new ChunkStore(bank, chunkCodecSpec('sha256'), { work: this.pool, label }),
       bank,
       lock: new RwLock(),
       writing: (fn) => holder.run(fn),
@@ -62,9 +70,16 @@ export class ProviderStores {
     return made;
   }
 
-  /** Releases every lease still held (writers have ended by now). */
+  /** Chunk workers running now (none before the first chunk, none after close). */
+  get chunkWorkers(): number {
+    return this.pool?.running ?? 0;
+  }
+
+  /** Releases every lease still held (writers have ended by now) and stops the chunk workers. */
   async close(): Promise<void> {
     await Promise.all([...this.leases].map((l) => l.close()));
+    await this.pool?.close();
+    this.pool = undefined;
   }
 }
 

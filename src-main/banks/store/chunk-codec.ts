@@ -1,0 +1,76 @@
+/**
+ * How a chunk becomes a stored object and back, as plain data ({@link ChunkCodecSpec}) plus pure
+ * functions over it, so the same code runs in this thread and in a chunk worker (chunk.worker.ts)
+ * and both give byte-identical ids and frames: id = SHA-256 (or BLAKE3) of the chunk, stored =
+ * zstd frame (compress.ts).
+ */
+import { chunkId, type ChunkIdAlgorithm } from '../dedup/chunk-id';
+import { compressChunk, decompressChunk, DEFAULT_ZSTD_LEVEL } from '../dedup/compress';
+import type { FastCdcOptions } from '../dedup/fastcdc';
+
+export interface ChunkCodecSpec {
+  /** Id hash. */
+  algorithm: ChunkIdAlgorithm;
+  /** zstd level. */
+  level: number;
+  /** FastCDC parameters: part of the bank's format, since they decide what deduplicates. */
+  chunking: FastCdcOptions;
+}
+
+/** Target ~1 MiB chunks, bounded 256 KiB – 4 MiB. */
+export const BANK_CHUNKING: FastCdcOptions = Object.freeze({ minSize: 256 * 1024, avgSize: 1024 * 1024, maxSize: 4 * 1024 * 1024 });
+
+export function chunkCodecSpec(algorithm: ChunkIdAlgorithm, chunking: FastCdcOptions = BANK_CHUNKING): ChunkCodecSpec {
+  return { algorithm, level: DEFAULT_ZSTD_LEVEL, chunking };
+}
+
+/** A stored chunk that cannot be turned back into the chunk its id names. */
+export class ChunkUnreadable extends Error {
+  readonly code = 'CHUNK_UNREADABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChunkUnreadable';
+  }
+}
+
+export function chunkIdOf(spec: ChunkCodecSpec, data: Uint8Array): string {
+  return chunkId(data, spec.algorithm);
+}
+
+/** The stored form of a chunk whose id is `id`. */
+export function sealChunk(spec: ChunkCodecSpec, data: Uint8Array, _id: string): Buffer {
+  return compressChunk(data, { level: spec.level });
+}
+
+/** The chunk back from its stored form, checked against its id (and length, when known). @throws ChunkUnreadable */
+export function openChunk(spec: ChunkCodecSpec, stored: Uint8Array, id: string, length?: number): Buffer {
+  let data: Buffer;
+  try {
+    data = decompressChunk(stored, { expectedLength: length });
+  } catch (err) {
+    throw new ChunkUnreadable(`chunk ${id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (chunkIdOf(spec, data) !== id) throw new ChunkUnreadable(`chunk ${id} does not match its hash`);
+  return data;
+}
+
+/**
+ * A view that owns its whole ArrayBuffer, so it can be transferred to another thread: small
+ * Buffers share Node's allocation pool (transferring that would detach the pool) and subarrays
+ * share their parent, so those are copied.
+ */
+export function ownedBytes(buf: Uint8Array): Uint8Array {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer) return buf;
+  return new Uint8Array(buf);
+}
+
+/** Messages to a chunk worker. `n` numbers requests; a reply carries the same `n`. */
+export type ChunkRequest =
+  /** Hash a chunk and keep it until a `seal` or `drop` names this request. */
+  | { t: 'hash'; n: number; spec: ChunkCodecSpec; data: Uint8Array }
+  | { t: 'seal'; n: number; ticket: number; spec: ChunkCodecSpec; id: string }
+  | { t: 'drop'; n: number; ticket: number }
+  | { t: 'open'; n: number; spec: ChunkCodecSpec; stored: Uint8Array; id: string; length?: number };
+
+export type ChunkReply =
+  { n: number; id: string } | { n: number; data: Uint8Array } | { n: number; error: { name: string; message: string } };

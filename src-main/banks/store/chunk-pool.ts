@@ -1,0 +1,195 @@
+import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from '../../engine/log';
+import {
+  chunkIdOf,
+  ChunkUnreadable,
+  openChunk,
+  ownedBytes,
+  sealChunk,
+  type ChunkCodecSpec,
+  type ChunkReply,
+  type ChunkRequest,
+} from './chunk-codec';
+import startChunkWorker from './chunk.worker?nodeWorker';
+
+/** A hashed chunk waiting for the store to decide whether the bank needs it. */
+export interface HashedChunk {
+  readonly id: string;
+  /** Its stored form (compressed). */
+  seal(): Promise<Buffer>;
+  /** Not needed (the bank has it): frees it. Idempotent, a no-op after `seal()`. */
+  drop(): void;
+}
+
+/** Where a chunk store's CPU work runs: this thread ({@link IN_THREAD}) or a {@link ChunkWorkerPool}. */
+export interface ChunkWork {
+  /** How many chunks a put or read should keep in flight to keep this busy. */
+  readonly parallelism: number;
+  /** Hashes a chunk. The chunk's bytes may be handed to another thread: do not use `data` afterwards. */
+  hash(spec: ChunkCodecSpec, data: Buffer): Promise<HashedChunk>;
+  /** @throws ChunkUnreadable when the stored chunk is damaged or is not the chunk `id` names. */
+  open(spec: ChunkCodecSpec, stored: Buffer, id: string, length?: number): Promise<Buffer>;
+}
+
+/** Chunk work in the calling thread: for tools and tests that run without a pool. */
+export const IN_THREAD: ChunkWork = {
+  parallelism: 2,
+  async hash(spec, data) {
+    const id = chunkIdOf(spec, data);
+    return { id, seal: async () => sealChunk(spec, data, id), drop: () => undefined };
+  },
+  async open(spec, stored, id, length) {
+    return openChunk(spec, stored, id, length);
+  },
+};
+
+/** A chunk worker died (crashed, killed, out of memory) while it had work: the operation using it fails. */
+export class ChunkWorkerCrashed extends Error {
+  readonly code = 'CHUNK_WORKER_CRASHED';
+  constructor(reason: string) {
+    super(`a chunk worker stopped unexpectedly (${reason}); the operation was abandoned`);
+    this.name = 'ChunkWorkerCrashed';
+  }
+}
+
+export interface ChunkWorkerPoolOptions {
+  /** Workers at most (default: available cores, at most 4). */
+  size?: number;
+  log?: Logger;
+  /** Starts one worker; the default runs chunk.worker.ts (bundled beside the engine by electron-vite). */
+  spawn?: () => Worker;
+}
+
+interface Call {
+  resolve(reply: ChunkReply): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  calls: Map<number, Call>;
+  dead?: Error;
+}
+
+/**
+ * A small pool of chunk workers shared by every chunk store of an engine, so heavy data work
+ * (hashing, zstd) runs beside the main thread, which keeps serving the API and is the
+ * only one to write SQLite. Workers start on first use, up to `size`; each is unref'd while it has
+ * nothing to do, so an idle pool never keeps the process alive. A worker that dies fails only the
+ * calls it had (with {@link ChunkWorkerCrashed}); the next call starts a fresh one.
+ */
+export class ChunkWorkerPool implements ChunkWork {
+  readonly size: number;
+  readonly parallelism: number;
+  private readonly slots: Slot[] = [];
+  private readonly spawn: () => Worker;
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly opts: ChunkWorkerPoolOptions = {}) {
+    this.size = Math.max(1, opts.size ?? Math.min(os.availableParallelism(), 4));
+    // Two per worker: one being worked on, one queued, so a worker never waits for the main thread.
+    this.parallelism = 2 * this.size;
+    this.spawn = opts.spawn ?? (() => startChunkWorker({ name: 'karbor-chunk-worker' }));
+  }
+
+  /** Workers running now (they start on demand). */
+  get running(): number {
+    return this.slots.length;
+  }
+
+  async hash(spec: ChunkCodecSpec, data: Buffer): Promise<HashedChunk> {
+    const slot = this.pick();
+    const bytes = ownedBytes(data);
+    const ticket = ++this.seq;
+    const reply = await this.call(slot, { t: 'hash', n: ticket, spec, data: bytes }, [bytes.buffer as ArrayBuffer]);
+    if (!('id' in reply)) throw new Error('chunk worker: unexpected reply to hash');
+    const id = reply.id;
+    let state: 'held' | 'sealed' | 'dropped' = 'held';
+    return {
+      id,
+      seal: async () => {
+        if (state !== 'held') throw new Error(`chunk ${id} was already ${state}`);
+        state = 'sealed';
+        const r = await this.call(slot, { t: 'seal', n: ++this.seq, ticket, spec, id });
+        if (!('data' in r)) throw new Error('chunk worker: unexpected reply to seal');
+        return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      },
+      drop: () => {
+        if (state !== 'held') return;
+        state = 'dropped';
+        if (!slot.dead && !this.closed) slot.worker.postMessage({ t: 'drop', n: ++this.seq, ticket } satisfies ChunkRequest);
+      },
+    };
+  }
+
+  async open(spec: ChunkCodecSpec, stored: Buffer, id: string, length?: number): Promise<Buffer> {
+    const bytes = ownedBytes(stored);
+    const r = await this.call(this.pick(), { t: 'open', n: ++this.seq, spec, stored: bytes, id, length }, [bytes.buffer as ArrayBuffer]);
+    if (!('data' in r)) throw new Error('chunk worker: unexpected reply to open');
+    return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+  }
+
+  /** Stops every worker; calls in flight fail. Later calls fail too. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map(async (s) => {
+        this.kill(s, new Error('the chunk worker pool was closed'));
+        await s.worker.terminate();
+      }),
+    );
+  }
+
+  /** An idle worker, a new one while under `size`, else the least busy. */
+  private pick(): Slot {
+    if (this.closed) throw new Error('the chunk worker pool was closed');
+    const idle = this.slots.find((s) => s.calls.size === 0);
+    if (idle) return idle;
+    if (this.slots.length < this.size) return this.start();
+    return this.slots.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
+  }
+
+  private start(): Slot {
+    const worker = this.spawn();
+    worker.unref();
+    const slot: Slot = { worker, calls: new Map() };
+    worker.on('message', (reply: ChunkReply) => {
+      const call = slot.calls.get(reply.n);
+      if (!call) return;
+      slot.calls.delete(reply.n);
+      if (slot.calls.size === 0) worker.unref();
+      if ('error' in reply) {
+        call.reject(reply.error.name === 'ChunkUnreadable' ? new ChunkUnreadable(reply.error.message) : new Error(reply.error.message));
+      } else call.resolve(reply);
+    });
+    worker.on('error', (err) => this.kill(slot, new ChunkWorkerCrashed(err.message)));
+    worker.on('exit', (code) => this.kill(slot, new ChunkWorkerCrashed(`exit code ${code}`)));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Marks a worker dead and fails what it had. */
+  private kill(slot: Slot, err: Error): void {
+    if (slot.dead) return;
+    slot.dead = err;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    if (slot.calls.size && !this.closed) this.opts.log?.error('chunk worker died', { error: err.message, calls: slot.calls.size });
+    for (const call of slot.calls.values()) call.reject(err);
+    slot.calls.clear();
+  }
+
+  private call(slot: Slot, msg: ChunkRequest, transfer: ArrayBuffer[] = []): Promise<ChunkReply> {
+    if (slot.dead) return Promise.reject(slot.dead);
+    if (this.closed) return Promise.reject(new Error('the chunk worker pool was closed'));
+    return new Promise<ChunkReply>((resolve, reject) => {
+      slot.calls.set(msg.n, { resolve, reject });
+      // Referenced while it has work, so a script awaiting only chunk work is not cut short.
+      if (slot.calls.size === 1) slot.worker.ref();
+      slot.worker.postMessage(msg, transfer);
+    });
+  }
+}
