@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { JsonObject } from '../../engine/db/schema/common';
 import type { ResourceData, StoredStream } from '../../engine/providers/types';
 import { type ChunkStore, CorruptData } from './chunk-store';
 import type { Manifest } from './types';
 
-const resourceDir = (checkpointId: string, key: string): string =>
-  `checkpoints/${checkpointId}/resources/${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+const resourceDir = async (store: ChunkStore, checkpointId: string, key: string): Promise<string> =>
+  `checkpoints/${checkpointId}/resources/${await store.objectName(key)}`;
 const NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The index written last: a checkpoint without it is incomplete and never shown as stored. */
@@ -19,7 +18,8 @@ export interface CheckpointIndex {
 /**
  * A checkpoint's objects in a bank: per-resource manifests under `checkpoints/<id>/resources/`,
  * and `checkpoints/<id>/index.json` committed last (bank puts are atomic), so a crash never
- * exposes half a checkpoint.
+ * exposes half a checkpoint. In an encrypted bank every one of these objects is encrypted too
+ * (they name files and resources), and resource folders are keyed hashes.
  */
 export class CheckpointData {
   private readonly written = new Map<string, string[]>();
@@ -32,14 +32,15 @@ export class CheckpointData {
   ) {}
 
   forResource(key: string, onBytes?: (n: number) => void, signal?: AbortSignal): ResourceData {
-    const dir = resourceDir(this.checkpointId, key);
-    const manifestKey = (name: string): string => {
+    let dirName: Promise<string> | undefined;
+    const dir = (): Promise<string> => (dirName ??= resourceDir(this.store, this.checkpointId, key));
+    const manifestKey = async (name: string): Promise<string> => {
       if (!NAME.test(name)) throw new Error(`invalid stream name '${name}'`);
-      return `${dir}/${name}.manifest.json`;
+      return `${await dir()}/${name}.manifest.json`;
     };
     const readManifest = async (name: string): Promise<Manifest> => {
       try {
-        return JSON.parse((await this.store.bank.get(manifestKey(name))).toString('utf8')) as Manifest;
+        return await this.store.getObject<Manifest>(await manifestKey(name));
       } catch (err) {
         throw new CorruptData(`stream '${name}' of ${key} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -48,7 +49,7 @@ export class CheckpointData {
       put: async (name: string, data: Readable | Buffer): Promise<StoredStream & { newBytes: number }> => {
         const res = await this.store.put(Buffer.isBuffer(data) ? Readable.from([data]) : data, onBytes, signal);
         res.manifest.chunks.forEach((c) => this.refs.add(c.id));
-        await this.store.bank.put(manifestKey(name), Buffer.from(JSON.stringify(res.manifest)));
+        await this.store.putObject(await manifestKey(name), res.manifest);
         const names = this.written.get(key) ?? [];
         names.push(name);
         this.written.set(key, names);
@@ -73,7 +74,8 @@ export class CheckpointData {
       check: (manifest: JsonObject) => this.store.verify(manifest as unknown as Manifest),
       list: async () => {
         const out: string[] = [];
-        for await (const k of this.store.bank.list(`${dir}/`)) out.push(k.slice(dir.length + 1).replace(/\.manifest\.json$/, ''));
+        const d = await dir();
+        for await (const k of this.store.bank.list(`${d}/`)) out.push(k.slice(d.length + 1).replace(/\.manifest\.json$/, ''));
         return out.sort();
       },
     };
@@ -82,8 +84,8 @@ export class CheckpointData {
   /** Writes the index: from now on the checkpoint is complete in the bank. */
   async commit(createdAt: string): Promise<void> {
     const index: CheckpointIndex = { checkpointId: this.checkpointId, createdAt, resources: Object.fromEntries(this.written) };
-    await this.store.bank.put(`checkpoints/${this.checkpointId}/refs.json`, Buffer.from(JSON.stringify([...this.refs])));
-    await this.store.bank.put(`checkpoints/${this.checkpointId}/index.json`, Buffer.from(JSON.stringify(index)));
+    await this.store.putObject(`checkpoints/${this.checkpointId}/refs.json`, [...this.refs]);
+    await this.store.putObject(`checkpoints/${this.checkpointId}/index.json`, index);
   }
 }
 
@@ -97,9 +99,9 @@ export async function liveChunks(store: ChunkStore, exclude: string): Promise<Se
   for await (const key of store.bank.list('checkpoints/')) {
     if (key.startsWith(`checkpoints/${exclude}/`)) continue;
     if (key.endsWith('/refs.json')) {
-      for (const id of JSON.parse((await store.bank.get(key)).toString('utf8')) as string[]) out.add(id);
+      for (const id of await store.getObject<string[]>(key)) out.add(id);
     } else if (key.endsWith('.manifest.json')) {
-      for (const c of (JSON.parse((await store.bank.get(key)).toString('utf8')) as Manifest).chunks) out.add(c.id);
+      for (const c of (await store.getObject<Manifest>(key)).chunks) out.add(c.id);
     }
   }
   return out;
@@ -107,6 +109,8 @@ export async function liveChunks(store: ChunkStore, exclude: string): Promise<Se
 
 /** Removes a checkpoint's objects (index first, so it stops counting as stored), then frees unused chunks. */
 export async function deleteCheckpointData(store: ChunkStore, checkpointId: string): Promise<{ chunks: number; bytes: number }> {
+  // A wrong passphrase fails here, before anything is deleted.
+  await store.ready(true);
   await store.bank.delete(`checkpoints/${checkpointId}/index.json`);
   const keys: string[] = [];
   for await (const k of store.bank.list(`checkpoints/${checkpointId}/`)) keys.push(k);

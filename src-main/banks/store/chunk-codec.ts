@@ -1,20 +1,27 @@
 /**
  * How a chunk becomes a stored object and back, as plain data ({@link ChunkCodecSpec}) plus pure
  * functions over it, so the same code runs in this thread and in a chunk worker (chunk.worker.ts)
- * and both give byte-identical ids and frames: id = SHA-256 (or BLAKE3) of the chunk, stored =
- * zstd frame (compress.ts).
+ * and both give byte-identical ids and frames.
+ *
+ * Plain bank: id = SHA-256 (or BLAKE3) of the chunk, stored = zstd frame (compress.ts).
+ * Encrypted bank: id = HMAC-SHA256(idKey, chunk), so ids reveal nothing about content to whoever
+ * can read the bank; stored = AES-256-GCM(dataKey) of the zstd frame, authenticated with the id
+ * (sealed.ts).
  */
 import { chunkId, type ChunkIdAlgorithm } from '../dedup/chunk-id';
 import { compressChunk, decompressChunk, DEFAULT_ZSTD_LEVEL } from '../dedup/compress';
 import type { FastCdcOptions } from '../dedup/fastcdc';
+import { keyedId, seal, unseal, type BankKeys } from './sealed';
 
 export interface ChunkCodecSpec {
-  /** Id hash. */
+  /** Id hash of a plain bank (an encrypted bank uses HMAC-SHA256 whatever this says). */
   algorithm: ChunkIdAlgorithm;
   /** zstd level. */
   level: number;
   /** FastCDC parameters: part of the bank's format, since they decide what deduplicates. */
   chunking: FastCdcOptions;
+  /** Present for an encrypted bank. */
+  keys?: BankKeys;
 }
 
 /** Target ~1 MiB chunks, bounded 256 KiB – 4 MiB. */
@@ -34,19 +41,21 @@ export class ChunkUnreadable extends Error {
 }
 
 export function chunkIdOf(spec: ChunkCodecSpec, data: Uint8Array): string {
-  return chunkId(data, spec.algorithm);
+  return spec.keys ? keyedId(spec.keys.idKey, data) : chunkId(data, spec.algorithm);
 }
 
 /** The stored form of a chunk whose id is `id`. */
-export function sealChunk(spec: ChunkCodecSpec, data: Uint8Array, _id: string): Buffer {
-  return compressChunk(data, { level: spec.level });
+export function sealChunk(spec: ChunkCodecSpec, data: Uint8Array, id: string): Buffer {
+  const frame = compressChunk(data, { level: spec.level });
+  return spec.keys ? seal(spec.keys.dataKey, frame, `chunk:${id}`) : frame;
 }
 
 /** The chunk back from its stored form, checked against its id (and length, when known). @throws ChunkUnreadable */
 export function openChunk(spec: ChunkCodecSpec, stored: Uint8Array, id: string, length?: number): Buffer {
   let data: Buffer;
   try {
-    data = decompressChunk(stored, { expectedLength: length });
+    const frame = spec.keys ? unseal(spec.keys.dataKey, stored, `chunk:${id}`) : stored;
+    data = decompressChunk(frame, { expectedLength: length });
   } catch (err) {
     throw new ChunkUnreadable(`chunk ${id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -16,7 +16,7 @@ import startChunkWorker from './chunk.worker?nodeWorker';
 /** A hashed chunk waiting for the store to decide whether the bank needs it. */
 export interface HashedChunk {
   readonly id: string;
-  /** Its stored form (compressed). */
+  /** Its stored form (compressed, encrypted for an encrypted bank). */
   seal(): Promise<Buffer>;
   /** Not needed (the bank has it): frees it. Idempotent, a no-op after `seal()`. */
   drop(): void;
@@ -74,7 +74,7 @@ interface Slot {
 
 /**
  * A small pool of chunk workers shared by every chunk store of an engine, so heavy data work
- * (hashing, zstd) runs beside the main thread, which keeps serving the API and is the
+ * (hashing, zstd, AES-GCM) runs beside the main thread, which keeps serving the API and is the
  * only one to write SQLite. Workers start on first use, up to `size`; each is unref'd while it has
  * nothing to do, so an idle pool never keeps the process alive. A worker that dies fails only the
  * calls it had (with {@link ChunkWorkerCrashed}); the next call starts a fresh one.

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { chunkStream } from '../dedup/fastcdc';
+import { BankEncryptionMismatch, hasKeyConfig, openBankKeys } from './bank-keys';
 import { ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
 import { IN_THREAD, type ChunkWork, type HashedChunk } from './chunk-pool';
+import { keyedId, SealedCorrupt, seal, unseal } from './sealed';
 import type { Manifest, ObjectBank, PutResult } from './types';
 
 const chunkKey = (id: string): string => `chunks/${id.slice(0, 2)}/${id}`;
@@ -17,9 +19,11 @@ export class CorruptData extends Error {
 }
 
 export interface ChunkStoreOptions {
-  /** Where hashing and compression run (default: this thread). */
+  /** Where hashing, compression and encryption run (default: this thread). */
   work?: ChunkWork;
-  /** Names the bank in errors. */
+  /** An encrypted bank: where its passphrase comes from (read when the store is first used). */
+  encryption?: { passphrase: () => Promise<string>; scryptN?: number };
+  /** Names the bank in errors ("wrong passphrase for the bank at …"). */
   label?: string;
 }
 
@@ -32,11 +36,11 @@ interface StoredChunk {
 
 /**
  * Deduplicated streams over a bank: a stream becomes content-defined chunks stored once each
- * under their id (compressed), plus a manifest listing them.
+ * under their id (compressed, and encrypted in an encrypted bank), plus a manifest listing them.
  * A chunk is written before any manifest refers to it, so a crash leaves at worst unreferenced
  * chunks, never a manifest pointing at nothing.
  *
- * Chunking runs in this thread; hashing and compression run on `work` (the engine's
+ * Chunking runs in this thread; hashing, compression and encryption run on `work` (the engine's
  * chunk worker pool), with a bounded number of chunks in flight per stream: memory stays at a few
  * chunks per stream however large it is, and the manifest keeps the stream's order.
  */
@@ -47,6 +51,7 @@ export class ChunkStore {
   private readonly writing = new Map<string, Promise<number>>();
   private readonly work: ChunkWork;
   private readonly label: string;
+  private opening: Promise<ChunkCodecSpec> | undefined;
 
   constructor(
     readonly bank: ObjectBank,
@@ -57,9 +62,38 @@ export class ChunkStore {
     this.label = opts.label ?? 'this bank';
   }
 
-  /** The codec to use. */
-  ready(_write = false): Promise<ChunkCodecSpec> {
-    return Promise.resolve(this.spec);
+  /** Whether chunks and checkpoint objects are encrypted (from the provider's config). */
+  get encrypted(): boolean {
+    return this.opts.encryption !== undefined;
+  }
+
+  /**
+   * The codec with the bank's keys, checking that the bank's encryption matches the config.
+   * Opened once; a failure (wrong passphrase) is not remembered, so a corrected passphrase works
+   * without a restart.
+   *
+   * @throws WrongPassphrase, BankEncryptionMismatch
+   */
+  ready(write = false): Promise<ChunkCodecSpec> {
+    this.opening ??= this.open(write).catch((err: unknown) => {
+      this.opening = undefined;
+      throw err;
+    });
+    return this.opening;
+  }
+
+  private async open(write: boolean): Promise<ChunkCodecSpec> {
+    const enc = this.opts.encryption;
+    if (!enc) {
+      if (await hasKeyConfig(this.bank)) {
+        throw new BankEncryptionMismatch(
+          `the bank at ${this.label} is encrypted; its provider's bank config needs encryption.passphrase_file or encryption.passphrase_env`,
+        );
+      }
+      return this.spec;
+    }
+    const keys = await openBankKeys(this.bank, this.label, await enc.passphrase(), { create: write, scryptN: enc.scryptN });
+    return { ...this.spec, keys };
   }
 
   async put(input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<PutResult> {
@@ -125,6 +159,37 @@ export class ChunkStore {
       chunks++;
     }
     return { chunks, bytes };
+  }
+
+  /** Writes a small JSON object (manifest, index), encrypted in an encrypted bank. */
+  async putObject(key: string, value: unknown): Promise<void> {
+    const spec = await this.ready(true);
+    const plain = Buffer.from(JSON.stringify(value));
+    await this.bank.put(key, spec.keys ? seal(spec.keys.dataKey, plain, `object:${key}`) : plain);
+  }
+
+  /** Reads an object written by {@link putObject}. @throws CorruptData when it fails authentication */
+  async getObject<T>(key: string): Promise<T> {
+    const spec = await this.ready(false);
+    const raw = await this.bank.get(key);
+    let plain: Buffer;
+    try {
+      plain = spec.keys ? unseal(spec.keys.dataKey, raw, `object:${key}`) : raw;
+    } catch (err) {
+      if (err instanceof SealedCorrupt) throw new CorruptData(`${key}: ${err.message}`);
+      throw err;
+    }
+    return JSON.parse(plain.toString('utf8')) as T;
+  }
+
+  /**
+   * A 32-hex-character name for `text` (e.g. a resource key) in object keys: a SHA-256 prefix,
+   * keyed (HMAC) in an encrypted bank so names do not tell which resources a bank holds.
+   */
+  async objectName(text: string): Promise<string> {
+    const spec = await this.ready(false);
+    const digest = spec.keys ? keyedId(spec.keys.idKey, `name:${text}`) : createHash('sha256').update(text).digest('hex');
+    return digest.slice(0, 32);
   }
 
   /** A chunk's bytes, checked against its id (for copying chunks between banks). */

@@ -1,6 +1,6 @@
 /**
- * A chunk worker: hashes and compresses chunks for the put path, and decompresses and
- * checks them for the read path, off the main thread. It holds a hashed chunk
+ * A chunk worker: hashes, compresses (and encrypts) chunks for the put path, and decrypts,
+ * decompresses and checks them for the read path, off the main thread. It holds a hashed chunk
  * until the main thread says whether the bank needs it (`seal`) or already has it (`drop`), so a
  * duplicate chunk costs a hash, not a compression. It never touches the bank or SQLite.
  */

@@ -1,9 +1,10 @@
+import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bank, BankLease } from '../../banks/types';
 import { chunkCodecSpec } from '../../banks/store/chunk-codec';
 import { ChunkWorkerPool } from '../../banks/store/chunk-pool';
-import { ChunkStore } from '../../banks/store/chunk-store';
+import { ChunkStore, type ChunkStoreOptions } from '../../banks/store/chunk-store';
 import type { EngineContext } from '../context';
 import type { Provider } from '../providers/registry';
 import type { BankConfig } from '../providers/types';
@@ -61,7 +62,11 @@ export class ProviderStores {
     this.pool ??= new ChunkWorkerPool({ log: this.ctx.log });
     const label = 'dir' in bank && typeof bank.dir === 'string' ? bank.dir : `${config.type} bank of provider ${provider.definition.name}`;
     const made: ProviderStore = {
-      store: new ChunkStore(bank, chunkCodecSpec('sha256'), { work: this.pool, label }),
+      store: new ChunkStore(bank, chunkCodecSpec('sha256'), {
+        work: this.pool,
+        label,
+        encryption: bankEncryption(config, this.ctx.dataDir, provider.definition.name),
+      }),
       bank,
       lock: new RwLock(),
       writing: (fn) => holder.run(fn),
@@ -137,6 +142,42 @@ class LeaseHolder {
         this.ctx.log.warn('releasing the bank writer lease failed', { error: err instanceof Error ? err.message : String(err) }),
       );
   }
+}
+
+/**
+ * A bank config's `encryption`: `{ "passphrase_file": "<path>" }` (relative to the data folder;
+ * the first line is the passphrase) or `{ "passphrase_env": "<variable>" }`. The passphrase is
+ * read when the bank is first used, never stored or logged. See banks/store/bank-keys.ts.
+ */
+export function bankEncryption(config: BankConfig, dataDir: string, provider: string): ChunkStoreOptions['encryption'] {
+  const enc = config.encryption;
+  if (enc === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new Error(`provider ${provider}: bank.encryption ${why}`);
+  };
+  if (!enc || typeof enc !== 'object' || Array.isArray(enc)) return bad('must be an object');
+  const { passphrase_file: file, passphrase_env: env, ...rest } = enc as Record<string, unknown>;
+  if (Object.keys(rest).length) bad(`has unknown keys (${Object.keys(rest).join(', ')}); only passphrase_file or passphrase_env`);
+  if ((file === undefined) === (env === undefined)) bad('needs exactly one of passphrase_file and passphrase_env');
+  const nonEmpty = (p: string, where: string): string => {
+    if (!p) throw new Error(`provider ${provider}: the bank passphrase in ${where} is empty`);
+    return p;
+  };
+  if (typeof file === 'string' && file) {
+    const abs = path.resolve(dataDir, file);
+    return {
+      passphrase: async () => {
+        const text = await fs.readFile(abs, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          throw new Error(`provider ${provider}: the bank passphrase file ${abs} cannot be read (${err.code ?? err.message})`);
+        });
+        return nonEmpty(text.split(/\r?\n/)[0] ?? '', abs);
+      },
+    };
+  }
+  if (typeof env === 'string' && env) {
+    return { passphrase: async () => nonEmpty(process.env[env] ?? '', `the environment variable ${env}`) };
+  }
+  return bad('passphrase_file / passphrase_env must be a non-empty string');
 }
 
 /** `bank.path` relative to the data folder, `<dataDir>/bank` by default. */
