@@ -25,11 +25,13 @@ it('fires on time, keeps max_backups=2, and logs every run', async () => {
     triggerId,
     `provider_id=${NOOP},plan_id=${plan.id},max_backups=2`,
   ]);
+  const created = Date.now();
   expect(op.code, op.stderr).toBe(0);
   const opId = parseShowTable(op.stdout).id as string;
 
   await new Promise((r) => setTimeout(r, 9_000));
   const del = await karbor(h, ['scheduledoperation-delete', opId]);
+  const deleted = Date.now();
   expect(del.code, del.stderr).toBe(0);
   await h.engine.scheduler.idle();
   await h.engine.idle();
@@ -39,9 +41,10 @@ it('fires on time, keeps max_backups=2, and logs every run', async () => {
     `/operation_logs?scheduled_operation_id=${opId}&limit=1000`,
   );
   const protects = logs.body.operation_logs.filter((l) => l.operation_type === 'protect' && l.status === 'available');
-  // 9 s at one run every 2 s: 4 or 5 runs, never a burst.
+  // One run every 2 s while the operation existed (9 s plus however long the CLI took on a busy
+  // machine), never a burst.
   expect(protects.length).toBeGreaterThanOrEqual(3);
-  expect(protects.length).toBeLessThanOrEqual(5);
+  expect(protects.length).toBeLessThanOrEqual(Math.floor((deleted - created) / 2000) + 1);
   expect(logs.body.operation_logs.filter((l) => l.operation_type === 'retention' && l.status === 'success').length).toBe(protects.length);
 
   const list = await karbor(h, ['checkpoint-list', NOOP]);

@@ -272,7 +272,11 @@ describe('web UI (headless serve mode)', () => {
     await page.getByLabel('At', { exact: true }).fill('03:30');
     await page.getByTestId('pattern').getByText('crontab 30 3 * * *').waitFor();
     const preview = page.getByTestId('preview').locator('li');
-    await waitUntil(async () => (await preview.count()) === 5 || undefined, 'a preview of 5 runs');
+    // The preview follows the pattern once the engine answered for it: wait for runs at :30.
+    await waitUntil(async () => {
+      const texts = await preview.allInnerTexts();
+      return (texts.length === 5 && texts.every((t) => /\d{1,2}:30/.test(t))) || undefined;
+    }, 'a preview of 5 runs at :30');
     const runs = await preview.allInnerTexts();
     expect(new Set(runs).size).toBe(5);
     for (const r of runs) expect(r).toMatch(/\d{1,2}:30/);
