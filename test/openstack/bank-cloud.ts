@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { KeystoneCredentials } from '../../src-main/banks/swift/keystone-auth';
+import {
+  AbortMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { KeystoneTokenSource, type KeystoneCredentials } from '../../src-main/banks/swift/keystone-auth';
+import { SwiftHttp } from '../../src-main/banks/swift/swift-http';
 
 /**
  * Where the bank tests find the small OpenStack of `scripts/openstack/up.sh`: the environment
@@ -57,3 +66,48 @@ export const uniqueName = (what: string): string => `karbor-test-${what}-${rando
 
 /** Lease settle time for tests: long enough for a loaded 2-core machine, short enough for the races. */
 export const TEST_SETTLE_MS = 1000;
+
+/** Raw Swift access to one container, for set-up and clean-up. */
+export const rawContainer = (auth: KeystoneCredentials, container: string): SwiftHttp =>
+  new SwiftHttp(new KeystoneTokenSource(auth), container, { timeoutMs: 60_000, retries: 3, backoffMs: 200 });
+
+/** Deletes every object of a container (bookkeeping included), then the container. */
+export async function removeContainer(auth: KeystoneCredentials, container: string): Promise<void> {
+  const http = rawContainer(auth, container);
+  for (;;) {
+    const r = await http.call({ method: 'GET', object: '', query: { format: 'json' }, expect: [200, 204, 404] });
+    const rows = r.status === 200 ? (JSON.parse(r.text) as { name: string }[]) : [];
+    if (rows.length === 0) break;
+    await Promise.all(rows.map((row) => http.call({ method: 'DELETE', object: row.name, expect: [204, 404] })));
+  }
+  await http.call({ method: 'DELETE', object: '', expect: [204, 404] });
+}
+
+export const clientFor = (c: S3Credentials): S3Client =>
+  new S3Client({
+    endpoint: c.endpoint,
+    region: c.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+
+/** Empties and deletes a bucket: objects (bookkeeping included), unfinished uploads, then the bucket. */
+export async function removeBucket(c: S3Credentials, bucket: string): Promise<void> {
+  const s3 = clientFor(c);
+  const ignoreMissing = (err: unknown): void => {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
+  };
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(ignoreMissing);
+  for (const u of uploads?.Uploads ?? []) {
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId })).catch(ignoreMissing);
+  }
+  for (;;) {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch(ignoreMissing);
+    if (!page?.Contents?.length) break;
+    await Promise.all(page.Contents.map((o) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }))));
+  }
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(ignoreMissing);
+  s3.destroy();
+}

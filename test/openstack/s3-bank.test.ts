@@ -1,34 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { S3Bank, type S3BankOptions } from '../../src-main/banks/s3/s3-bank';
-import { KeystoneTokenSource } from '../../src-main/banks/swift/keystone-auth';
-import { SwiftHttp } from '../../src-main/banks/swift/swift-http';
 import { BankFull } from '../../src-main/banks/types';
 import { bankConformance } from '../banks/conformance';
 import { caught, collect, failingSource, MiB, randomSource, streamSha256 } from '../banks/stream-util';
-import { s3Credentials, swiftCredentials, TEST_SETTLE_MS, uniqueName, type S3Credentials } from './bank-cloud';
+import {
+  clientFor,
+  rawContainer,
+  removeBucket,
+  s3Credentials,
+  swiftCredentials,
+  TEST_SETTLE_MS,
+  uniqueName,
+  type S3Credentials,
+} from './bank-cloud';
 
 const creds = s3Credentials();
 const skipReason = creds ? '' : ' (skipped: no S3 endpoint; run scripts/openstack/up.sh, which writes /tmp/osbox/s3.env)';
-
-const clientFor = (c: S3Credentials): S3Client =>
-  new S3Client({
-    endpoint: c.endpoint,
-    region: c.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 
 function s3Bank(c: S3Credentials, bucket: string, extra: Partial<S3BankOptions> = {}): S3Bank {
   return new S3Bank({
@@ -39,25 +29,6 @@ function s3Bank(c: S3Credentials, bucket: string, extra: Partial<S3BankOptions> 
     leaseSettleMs: TEST_SETTLE_MS,
     ...extra,
   });
-}
-
-/** Empties and deletes a bucket: objects (bookkeeping included), unfinished uploads, then the bucket. */
-async function removeBucket(c: S3Credentials, bucket: string): Promise<void> {
-  const s3 = clientFor(c);
-  const ignoreMissing = (err: unknown): void => {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
-  };
-  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(ignoreMissing);
-  for (const u of uploads?.Uploads ?? []) {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId })).catch(ignoreMissing);
-  }
-  for (;;) {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch(ignoreMissing);
-    if (!page?.Contents?.length) break;
-    await Promise.all(page.Contents.map((o) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }))));
-  }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(ignoreMissing);
-  s3.destroy();
 }
 
 if (creds) {
@@ -135,7 +106,7 @@ describe.skipIf(!creds)(`S3 bank specifics${skipReason}`, () => {
     withBucket(async (bucket) => {
       const bank = s3Bank(c, bucket, { partSizeBytes: 5 * MiB });
       await bank.put('kept', randomBytes(1000));
-      const http = new SwiftHttp(new KeystoneTokenSource(swift!), bucket, { timeoutMs: 60_000, retries: 3, backoffMs: 200 });
+      const http = rawContainer(swift!, bucket);
       const quota = (bytes: number): Promise<unknown> =>
         http.call({ method: 'POST', object: '', headers: { 'X-Container-Meta-Quota-Bytes': String(bytes) }, expect: [204] });
       const expectFull = async (data: Buffer | Readable): Promise<void> => {

@@ -1,33 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { KeystoneTokenSource, type KeystoneCredentials } from '../../src-main/banks/swift/keystone-auth';
+import type { KeystoneCredentials } from '../../src-main/banks/swift/keystone-auth';
 import { SwiftBank } from '../../src-main/banks/swift/swift-bank';
-import { SwiftHttp } from '../../src-main/banks/swift/swift-http';
 import { BankFull, BankLocked } from '../../src-main/banks/types';
 import type { Clock } from '../../src-main/engine/clock';
 import { bankConformance } from '../banks/conformance';
 import { caught, collect, MiB, randomSource } from '../banks/stream-util';
-import { swiftCredentials, TEST_SETTLE_MS, uniqueName } from './bank-cloud';
+import { rawContainer, removeContainer, swiftCredentials, TEST_SETTLE_MS, uniqueName } from './bank-cloud';
 
 const creds = swiftCredentials();
 const skipReason = creds ? '' : ' (skipped: no OpenStack; run scripts/openstack/up.sh)';
-
-/** Raw Swift access to one container, for set-up and clean-up. */
-const rawContainer = (auth: KeystoneCredentials, container: string): SwiftHttp =>
-  new SwiftHttp(new KeystoneTokenSource(auth), container, { timeoutMs: 60_000, retries: 3, backoffMs: 200 });
-
-/** Deletes every object of a container (bookkeeping included), then the container. */
-async function removeContainer(auth: KeystoneCredentials, container: string): Promise<void> {
-  const http = rawContainer(auth, container);
-  for (;;) {
-    const r = await http.call({ method: 'GET', object: '', query: { format: 'json' }, expect: [200, 204, 404] });
-    const rows = r.status === 200 ? (JSON.parse(r.text) as { name: string }[]) : [];
-    if (rows.length === 0) break;
-    await Promise.all(rows.map((row) => http.call({ method: 'DELETE', object: row.name, expect: [204, 404] })));
-  }
-  await http.call({ method: 'DELETE', object: '', expect: [204, 404] });
-}
 
 function swiftBank(
   auth: KeystoneCredentials,

@@ -42,6 +42,8 @@ export interface S3BankOptions {
   clock?: Clock;
   /** Lease settle time (see `timed-lease.ts`). Default 3 s. */
   leaseSettleMs?: number;
+  /** How long a connection may stay silent before the call fails. Default 2 minutes. */
+  timeoutMs?: number;
   /** An S3 client to use instead of building one from the options above. */
   client?: S3Client;
 }
@@ -89,6 +91,8 @@ export class S3Bank implements Bank {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 4,
+        // No overall request timeout (a multipart part or a download may take long); a stalled socket fails.
+        requestHandler: { connectionTimeout: 10_000, socketTimeout: opts.timeoutMs ?? 120_000 },
       });
   }
 

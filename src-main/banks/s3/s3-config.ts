@@ -23,5 +23,6 @@ export function s3BankFromConfig(config: BankConfig, env: NodeJS.ProcessEnv = pr
     credentials: accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : undefined,
     partSizeBytes: c.number('partSizeBytes'),
     leaseSettleMs: c.number('leaseSettleMs'),
+    timeoutMs: c.number('timeoutMs'),
   });
 }

@@ -130,12 +130,9 @@ export class SwiftBank implements Bank {
   }
 
   async get(key: string): Promise<Buffer> {
-    const r = await this.call({ method: 'GET', object: this.name(key), expect: [200, 404], stream: true });
-    if (r.status === 404) {
-      await r.res.body?.cancel();
-      throw new BankNotFound(key);
-    }
-    return Buffer.from(await r.res.arrayBuffer());
+    const r = await this.call({ method: 'GET', object: this.name(key), expect: [200, 404] });
+    if (r.status === 404) throw new BankNotFound(key);
+    return r.body;
   }
 
   getStream(key: string): Readable {
@@ -182,7 +179,7 @@ export class SwiftBank implements Bank {
     const register: LeaseRegister = {
       read: async () => {
         const r = await this.http.call({ method: 'GET', object, expect: [200, 404] });
-        return r.status === 200 ? Buffer.from(r.text, 'utf8') : undefined;
+        return r.status === 200 ? r.body : undefined;
       },
       write: async (body, { ifAbsent, expireAfterMs }) => {
         await this.ensureContainer();

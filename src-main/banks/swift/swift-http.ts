@@ -20,7 +20,9 @@ export interface SwiftCall {
 export interface SwiftResult {
   status: number;
   headers: Headers;
-  /** The body text, unless `stream`. */
+  /** The body, unless `stream`. */
+  body: Buffer;
+  /** The body as UTF-8 text, unless `stream`. */
   text: string;
   res: Response;
 }
@@ -42,7 +44,7 @@ const encodePath = (name: string): string => name.split('/').map(encodeURICompon
 /**
  * Swift requests for one container: Keystone token on every call (renewed on 401 once), retries
  * with backoff on 5xx and connection failures for calls without a streamed body, and a timeout
- * for calls that are not streamed (streams rely on undici's own idle timeouts).
+ * for calls that are not streamed, body included (streams rely on undici's own idle timeouts).
  */
 export class SwiftHttp {
   constructor(
@@ -59,6 +61,7 @@ export class SwiftHttp {
       const qs = c.query ? `?${new URLSearchParams(Object.entries(c.query).map(([k, v]) => [k, String(v)])).toString()}` : '';
       const url = `${session.storageUrl}/${encodeURIComponent(this.container)}${c.object ? `/${encodePath(c.object)}` : ''}${qs}`;
       let res: Response;
+      let body = Buffer.alloc(0);
       try {
         res = await fetch(url, {
           method: c.method,
@@ -67,6 +70,8 @@ export class SwiftHttp {
           duplex: 'half',
           signal: streamed || c.stream ? undefined : AbortSignal.timeout(this.opts.timeoutMs),
         } as RequestInit);
+        // Read inside the try: a body cut off half-way is retried like a refused connection.
+        if (!c.stream || !c.expect.includes(res.status)) body = Buffer.from(await res.arrayBuffer());
       } catch (err) {
         if (streamed || attempt >= this.opts.retries) {
           throw new SwiftCallError(
@@ -86,11 +91,9 @@ export class SwiftHttp {
         attempt--;
         continue;
       }
-      if (c.expect.includes(res.status)) {
-        if (c.stream) return { status: res.status, headers: res.headers, text: '', res };
-        return { status: res.status, headers: res.headers, text: await res.text(), res };
-      }
-      const text = await res.text().catch(() => '');
+      if (c.expect.includes(res.status))
+        return { status: res.status, headers: res.headers, body, text: c.stream ? '' : body.toString('utf8'), res };
+      const text = body.toString('utf8');
       if (res.status >= 500 && res.status !== 507 && !streamed && attempt < this.opts.retries) {
         await this.backoff(attempt);
         continue;
