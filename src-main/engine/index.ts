@@ -33,6 +33,7 @@ import { sqliteProtectable, sqliteProtection } from '../plugins/local/sqlite/sql
 import { postgresqlProtectable } from '../plugins/local/postgresql/protectable';
 import { postgresqlProtection } from '../plugins/local/postgresql/protection';
 import { localProvider } from '../plugins/local/provider';
+import { openstackFamily } from '../plugins/openstack/provider';
 
 export interface EngineOptions {
   dataDir: string;
@@ -97,14 +98,19 @@ export function createEngine(opts: EngineOptions): Engine {
     protectables.register(directoryProtectable(opts.homeDir));
     protectables.register(sqliteProtectable);
     protectables.register(postgresqlProtectable);
+    // The OpenStack plugins read their provider's `config` (which cloud) when they run.
+    const openstack = openstackFamily({ providerConfig: (id) => providers.get(id).definition.config });
+    for (const p of openstack.protectables) protectables.register(p);
     for (const p of opts.protectables ?? []) protectables.register(p);
     const plugins = new Map<string, ProtectionPlugin>(
       [noopProtectionPlugin, directoryProtection, sqliteProtection, postgresqlProtection].map((p) => [p.name, p]),
     );
+    for (const p of openstack.protectionPlugins) plugins.set(p.name, p);
     for (const p of opts.protectionPlugins ?? []) plugins.set(p.name, p);
     const providers = new ProviderRegistry(plugins, protectables);
     providers.add(noopProvider);
     providers.add(localProvider);
+    for (const p of openstack.providers) providers.add(p);
     for (const p of opts.providers ?? []) providers.add(p);
     providers.loadDirectory(path.join(dataDir, 'providers.d'));
 

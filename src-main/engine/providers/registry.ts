@@ -28,6 +28,7 @@ const definitionSchema = {
     plugins: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
     bank: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
     enabled: { type: 'boolean' },
+    config: { type: 'object' },
   },
 } as const;
 

@@ -113,6 +113,8 @@ export interface ProviderDefinition {
   plugins: string[];
   bank?: BankConfig;
   enabled?: boolean;
+  /** Settings the provider's plugins read (the OpenStack plugins: `{"cloud": "<clouds.yaml name>"}`). */
+  config?: JsonObject;
 }
 
 /** A provider as the API shows it. */

@@ -93,6 +93,11 @@ export class Session {
     return info.project.id;
   }
 
+  /** Treats the token as expired (as when the clock passes its `expires_at`): the next call renews it first. */
+  markExpired(): void {
+    if (this.token) this.token.expiresAt = 0;
+  }
+
   /** Forgets the token, so the next call authenticates again. */
   invalidate(): void {
     this.token = undefined;
