@@ -16,6 +16,23 @@ async function chooseIncremental(os: OpenStack, mode: string, previous?: JsonObj
   return prev?.status === 'available';
 }
 
+/**
+ * One backup at a time per cloud connection: Cinder's backup service handles concurrent backups
+ * poorly (on the test rig two at once hang in `get_backup_device`), and a cloud gains nothing
+ * from them. The graph's other work still runs in parallel.
+ */
+const backupQueues = new WeakMap<OpenStack, Promise<unknown>>();
+
+function oneBackupAtATime<T>(os: OpenStack, fn: () => Promise<T>): Promise<T> {
+  const prev = backupQueues.get(os) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(fn);
+  backupQueues.set(
+    os,
+    run.catch(() => undefined),
+  );
+  return run;
+}
+
 /** Backs up through a snapshot when Cinder cannot back the volume up directly (attached, or it has snapshots). */
 async function backupVolume(
   ctx: ProtectContext,
@@ -152,7 +169,7 @@ export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin 
         const incremental = await chooseIncremental(os, mode, ctx.previous);
         const vol = await os.cinder.getVolume(ctx.resource.id);
         ctx.progress({ totalItems: 1, totalBytes: (vol?.size ?? 0) * 2 ** 30 });
-        const { backup, viaSnapshot } = await backupVolume(ctx, os, incremental);
+        const { backup, viaSnapshot } = await oneBackupAtATime(os, () => backupVolume(ctx, os, incremental));
         ctx.progress({ items: 1 });
         const info: JsonObject = {
           volume_id: ctx.resource.id,
