@@ -18,7 +18,7 @@ describe('remote bank configs', () => {
     expect(BUILTIN_BANKS.s3!({ type: 's3', bucket: 'karbor-bank' }, '/tmp')).toBeInstanceOf(S3Bank);
   });
 
-  it('swift: the Keystone login comes from the config, or else from OS_* variables', () => {
+  it('swift: the Keystone login comes from the config, or else from a cloud (OS_* variables, clouds.yaml)', () => {
     const bank = swiftBankFromConfig({ type: 'swift', container: 'karbor', prefix: 'engine-1/' }, openrc);
     expect(bank).toBeInstanceOf(SwiftBank);
     expect(bank.container).toBe('karbor');
@@ -37,17 +37,18 @@ describe('remote bank configs', () => {
   });
 
   it('swift: refuses incomplete or invalid configs with BANK_INVALID_CONFIG', () => {
+    const explicit = { type: 'swift', container: 'k', authUrl: 'http://127.0.0.1:5000/v3', username: 'u', password: 'p', projectName: 'p' };
     for (const [config, message] of [
       [{ type: 'swift' }, /'container' is required/],
       [{ type: 'swift', container: 'a/b' }, /invalid Swift container name/],
       [{ type: 'swift', container: 'k', prefix: '../x' }, /invalid bank prefix/],
-      [{ type: 'swift', container: 'k', interface: 'private' }, /'interface' must be one of/],
+      [{ ...explicit, interface: 'private' }, /'interface' must be one of/],
+      [{ type: 'swift', container: 'k', cloud: 'nope' }, /cloud 'nope' not found/],
       [{ type: 'swift', container: 'k', leaseSettleMs: -1 }, /positive number/],
     ] as const) {
       expect(() => swiftBankFromConfig(config, openrc)).toThrow(message);
       expect(() => swiftBankFromConfig(config, openrc)).toThrow(expect.objectContaining({ code: 'BANK_INVALID_CONFIG' }) as Error);
     }
-    expect(() => swiftBankFromConfig({ type: 'swift', container: 'k' }, {})).toThrow(/'authUrl' is required \(or OS_AUTH_URL/);
   });
 
   it('s3: keys are both given or both left to the SDK; the bucket name is checked', () => {

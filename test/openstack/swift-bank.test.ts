@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { KeystoneCredentials } from '../../src-main/banks/swift/keystone-auth';
 import { SwiftBank } from '../../src-main/banks/swift/swift-bank';
+import { swiftBankFromConfig } from '../../src-main/banks/swift/swift-config';
 import { BankFull, BankLocked } from '../../src-main/banks/types';
 import type { Clock } from '../../src-main/engine/clock';
 import { bankConformance } from '../banks/conformance';
@@ -42,6 +43,27 @@ describe.skipIf(!creds)(`Swift bank specifics${skipReason}`, () => {
       await removeContainer(auth, container);
     }
   };
+
+  it('logs in through a cloud read like the OpenStack plugins read it (OS_* here) when the config has no authUrl', () =>
+    withContainer(async (container) => {
+      const env = {
+        OS_AUTH_URL: auth.authUrl,
+        OS_USERNAME: auth.username,
+        OS_PASSWORD: auth.password,
+        OS_PROJECT_NAME: auth.projectName,
+        OS_USER_DOMAIN_ID: auth.userDomainId,
+        OS_PROJECT_DOMAIN_ID: auth.projectDomainId,
+        OS_REGION_NAME: auth.region,
+      };
+      const bank = swiftBankFromConfig({ type: 'swift', container, prefix: 'via-cloud', leaseSettleMs: TEST_SETTLE_MS }, env);
+      await bank.put('a/b', Buffer.from('through the session'));
+      await bank.put('a/c', randomSource(MiB).stream);
+      expect((await bank.get('a/b')).toString()).toBe('through the session');
+      expect(await collect(bank.list('a/'))).toEqual(['a/b', 'a/c']);
+      const lease = await bank.acquireLease('writer', { owner: 'engine-a', ttlMs: 60_000 });
+      await lease.release();
+      expect(await collect(swiftBank(auth, container).list(''))).toEqual(['via-cloud/a/b', 'via-cloud/a/c']);
+    }));
 
   it('pages through listings with a marker, in order, within the prefix', () =>
     withContainer(async (container) => {

@@ -16,38 +16,36 @@ export class ConfigReader {
     return new BankError(`${this.what} bank config: ${message}`, { code: 'BANK_INVALID_CONFIG', status: 400 });
   }
 
-  /** A string setting; `fallbackEnv` names an environment variable used when it is absent. */
-  string(name: string, fallbackEnv?: string): string | undefined {
+  string(name: string): string | undefined {
     const v = this.config[name];
-    if (v === undefined || v === null || v === '') return fallbackEnv ? this.env[fallbackEnv] || undefined : undefined;
+    if (v === undefined || v === null || v === '') return undefined;
     if (typeof v !== 'string') throw this.invalid(`'${name}' must be a string`);
     return v;
   }
 
-  required(name: string, fallbackEnv?: string): string {
-    const v = this.string(name, fallbackEnv);
-    if (v === undefined) throw this.invalid(`'${name}' is required${fallbackEnv ? ` (or ${fallbackEnv} in the environment)` : ''}`);
+  required(name: string): string {
+    const v = this.string(name);
+    if (v === undefined) throw this.invalid(`'${name}' is required`);
     return v;
   }
 
-  /** A secret: `<name>`, else the variable named by `<name>Env`, else `fallbackEnv`. */
-  secret(name: string, fallbackEnv?: string): string | undefined {
+  /** A secret: `<name>` inline, else the environment variable named by `<name>Env`. */
+  secret(name: string): string | undefined {
     const inline = this.string(name);
     if (inline !== undefined) return inline;
     const envName = this.string(`${name}Env`);
-    if (envName !== undefined) {
-      const v = this.env[envName];
-      if (!v) throw this.invalid(`environment variable ${envName} (from '${name}Env') is not set`);
-      return v;
-    }
-    return fallbackEnv ? this.env[fallbackEnv] || undefined : undefined;
+    if (envName === undefined) return undefined;
+    const v = this.env[envName];
+    if (!v) throw this.invalid(`environment variable ${envName} (from '${name}Env') is not set`);
+    return v;
   }
 
   /** A string setting restricted to `allowed`. */
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallbackEnv?: string): T | undefined {
-    const v = this.string(name, fallbackEnv);
-    if (v !== undefined && !(allowed as readonly string[]).includes(v))
+  oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const v = this.string(name);
+    if (v !== undefined && !(allowed as readonly string[]).includes(v)) {
       throw this.invalid(`'${name}' must be one of ${allowed.join(', ')}, not '${v}'`);
+    }
     return v as T | undefined;
   }
 

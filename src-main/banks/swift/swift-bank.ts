@@ -7,12 +7,17 @@ import { validateKey, validateLeaseName, validatePrefix } from '../keys';
 import { acquireTimedLease, type LeaseRegister } from '../remote/timed-lease';
 import { bookkeeping, bankPrefix, guardSource } from '../remote/object-names';
 import type { Bank, BankLease, BankObjectStat, LeaseOptions } from '../types';
+import type { CloudConfig } from '../../plugins/openstack/client/clouds';
+import { CloudSessionAuth } from './cloud-auth';
 import { KeystoneTokenSource, type KeystoneCredentials } from './keystone-auth';
 import { isQuotaFailure, SwiftCallError, SwiftHttp, type SwiftCall } from './swift-http';
 
 export interface SwiftBankOptions {
-  /** Keystone v3 password credentials; the storage URL comes from the catalog. */
-  auth: KeystoneCredentials;
+  /**
+   * How to log in: Keystone v3 password credentials, or a cloud (from `clouds.yaml` or `OS_*`, see
+   * `loadCloud` of the OpenStack client). The storage URL comes from the token's catalog.
+   */
+  auth: KeystoneCredentials | { cloud: CloudConfig };
   /** Container holding the bank; created on the first write if missing. */
   container: string;
   /** Optional folder inside the container (`karbor/`), so several banks can share one container. */
@@ -58,7 +63,9 @@ export class SwiftBank implements Bank {
     this.prefix = bankPrefix(opts.prefix);
     this.clock = opts.clock ?? systemClock;
     this.pageSize = opts.pageSize ?? 10_000;
-    this.http = new SwiftHttp(new KeystoneTokenSource(opts.auth, opts.timeoutMs ?? 60_000), this.container, {
+    const auth =
+      'cloud' in opts.auth ? new CloudSessionAuth(opts.auth.cloud) : new KeystoneTokenSource(opts.auth, opts.timeoutMs ?? 60_000);
+    this.http = new SwiftHttp(auth, this.container, {
       timeoutMs: opts.timeoutMs ?? 60_000,
       retries: opts.retries ?? 3,
       backoffMs: 300,

@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KeystoneTokenSource } from './keystone-auth';
+/** Where Swift calls get their token and storage URL (`…/v1/AUTH_<project>`). */
+export interface SwiftAuth {
+  session(): Promise<{ token: string; storageUrl: string }>;
+  /** Drops a token Swift refused (revoked, or Keystone restarted with new keys). */
+  invalidate(token: string): void;
+}
 
 export type SwiftQuery = Record<string, string | number>;
 
@@ -48,7 +53,7 @@ const encodePath = (name: string): string => name.split('/').map(encodeURICompon
  */
 export class SwiftHttp {
   constructor(
-    private readonly tokens: KeystoneTokenSource,
+    private readonly tokens: SwiftAuth,
     readonly container: string,
     private readonly opts: { timeoutMs: number; retries: number; backoffMs: number },
   ) {}
