@@ -79,7 +79,14 @@ export type ChunkRequest =
   | { t: 'hash'; n: number; spec: ChunkCodecSpec; data: Uint8Array }
   | { t: 'seal'; n: number; ticket: number; spec: ChunkCodecSpec; id: string }
   | { t: 'drop'; n: number; ticket: number }
-  | { t: 'open'; n: number; spec: ChunkCodecSpec; stored: Uint8Array; id: string; length?: number };
+  | { t: 'open'; n: number; spec: ChunkCodecSpec; stored: Uint8Array; id: string; length?: number }
+  /** Content-defined chunking of one stream (`stream` = the number of its first push). */
+  | { t: 'cut'; n: number; stream: number; chunking: FastCdcOptions; data: Uint8Array }
+  | { t: 'cut-end'; n: number; stream: number; chunking: FastCdcOptions }
+  | { t: 'cut-drop'; n: number; stream: number };
 
 export type ChunkReply =
-  { n: number; id: string } | { n: number; data: Uint8Array } | { n: number; error: { name: string; message: string } };
+  | { n: number; id: string }
+  | { n: number; data: Uint8Array }
+  | { n: number; chunks: Uint8Array[]; sha256?: string }
+  | { n: number; error: { name: string; message: string } };

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { FastCdcChunker, type FastCdcOptions } from '../dedup/fastcdc';
 import type { Logger } from '../../engine/log';
 import {
   chunkIdOf,
@@ -22,10 +24,25 @@ export interface HashedChunk {
   drop(): void;
 }
 
+/**
+ * Content-defined chunking of one stream, with the stream's SHA-256. Boundaries do not depend on
+ * how the input is split into pushes.
+ */
+export interface StreamCutter {
+  /** Adds input (the cutter may take `data` to another thread: do not use it afterwards); resolves to the chunks now final. */
+  push(data: Buffer): Promise<Buffer[]>;
+  /** Ends the input: the last chunks and the SHA-256 of everything pushed. */
+  finish(): Promise<{ chunks: Buffer[]; sha256: string }>;
+  /** Gives up on the stream (after an error), freeing what the cutter holds. */
+  abandon(): void;
+}
+
 /** Where a chunk store's CPU work runs: this thread ({@link IN_THREAD}) or a {@link ChunkWorkerPool}. */
 export interface ChunkWork {
   /** How many chunks a put or read should keep in flight to keep this busy. */
   readonly parallelism: number;
+  /** Starts chunking a stream. */
+  cutter(chunking: FastCdcOptions): StreamCutter;
   /** Hashes a chunk. The chunk's bytes may be handed to another thread: do not use `data` afterwards. */
   hash(spec: ChunkCodecSpec, data: Buffer): Promise<HashedChunk>;
   /** @throws ChunkUnreadable when the stored chunk is damaged or is not the chunk `id` names. */
@@ -35,6 +52,18 @@ export interface ChunkWork {
 /** Chunk work in the calling thread: for tools and tests that run without a pool. */
 export const IN_THREAD: ChunkWork = {
   parallelism: 2,
+  cutter(chunking) {
+    const chunker = new FastCdcChunker(chunking);
+    const whole = createHash('sha256');
+    return {
+      push: async (data) => {
+        whole.update(data);
+        return chunker.push(data).map((c) => c.data);
+      },
+      finish: async () => ({ chunks: chunker.finish().map((c) => c.data), sha256: whole.digest('hex') }),
+      abandon: () => undefined,
+    };
+  },
   async hash(spec, data) {
     const id = chunkIdOf(spec, data);
     return { id, seal: async () => sealChunk(spec, data, id), drop: () => undefined };
@@ -120,6 +149,33 @@ export class ChunkWorkerPool implements ChunkWork {
         if (state !== 'held') return;
         state = 'dropped';
         if (!slot.dead && !this.closed) slot.worker.postMessage({ t: 'drop', n: ++this.seq, ticket } satisfies ChunkRequest);
+      },
+    };
+  }
+
+  /** Chunking runs in one worker per stream (its state lives there), beside the hashing and compression of its chunks. */
+  cutter(chunking: FastCdcOptions): StreamCutter {
+    const slot = this.pick();
+    const stream = ++this.seq;
+    let open = true;
+    const buffers = (chunks: Uint8Array[]): Buffer[] => chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    return {
+      push: async (data) => {
+        const bytes = ownedBytes(data);
+        const r = await this.call(slot, { t: 'cut', n: ++this.seq, stream, chunking, data: bytes }, [bytes.buffer as ArrayBuffer]);
+        if (!('chunks' in r)) throw new Error('chunk worker: unexpected reply to cut');
+        return buffers(r.chunks);
+      },
+      finish: async () => {
+        open = false;
+        const r = await this.call(slot, { t: 'cut-end', n: ++this.seq, stream, chunking });
+        if (!('chunks' in r) || r.sha256 === undefined) throw new Error('chunk worker: unexpected reply to cut-end');
+        return { chunks: buffers(r.chunks), sha256: r.sha256 };
+      },
+      abandon: () => {
+        if (!open) return;
+        open = false;
+        if (!slot.dead && !this.closed) slot.worker.postMessage({ t: 'cut-drop', n: ++this.seq, stream } satisfies ChunkRequest);
       },
     };
   }

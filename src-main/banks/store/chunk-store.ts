@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { chunkStream } from '../dedup/fastcdc';
 import { BankEncryptionMismatch, hasKeyConfig, openBankKeys } from './bank-keys';
 import { ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
 import { IN_THREAD, type ChunkWork, type HashedChunk } from './chunk-pool';
@@ -9,6 +8,16 @@ import type { Manifest, ObjectBank, PutResult } from './types';
 
 const chunkKey = (id: string): string => `chunks/${id.slice(0, 2)}/${id}`;
 const noop = (): void => undefined;
+/** Input handed to the cutter at once: fewer, larger messages to a worker. */
+const CUT_BATCH = 1024 * 1024;
+
+function asBytes(piece: unknown): Buffer {
+  if (Buffer.isBuffer(piece)) return piece;
+  if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+  throw new TypeError(
+    `chunk store: expected a stream of bytes, got ${typeof piece === 'string' ? 'a string (is an encoding set?)' : typeof piece}`,
+  );
+}
 
 /** A chunk or manifest that does not match what was stored. */
 export class CorruptData extends Error {
@@ -40,9 +49,11 @@ interface StoredChunk {
  * A chunk is written before any manifest refers to it, so a crash leaves at worst unreferenced
  * chunks, never a manifest pointing at nothing.
  *
- * Chunking runs in this thread; hashing, compression and encryption run on `work` (the engine's
- * chunk worker pool), with a bounded number of chunks in flight per stream: memory stays at a few
- * chunks per stream however large it is, and the manifest keeps the stream's order.
+ * Chunking, hashing, compression and encryption run on `work` (the engine's chunk worker pool:
+ * a stream's chunking in one worker, its chunks spread over all), with a bounded number of
+ * chunks in flight per stream: memory stays at a few chunks per stream however large it is, and
+ * the manifest keeps the stream's order. This thread only moves bytes between the source, the
+ * workers and the bank.
  */
 export class ChunkStore {
   /** Chunk ids known to exist, so repeated chunks skip the bank round trip. */
@@ -98,9 +109,10 @@ export class ChunkStore {
 
   async put(input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<PutResult> {
     const spec = await this.ready(true);
-    const whole = createHash('sha256');
     const manifest: Manifest = { version: 1, size: 0, sha256: '', chunks: [] };
     const result: PutResult = { manifest, bytes: 0, newBytes: 0, newChunks: 0 };
+    const cutter = this.work.cutter(spec.chunking);
+    const cutting: Promise<Buffer[]>[] = [];
     const inFlight: Promise<StoredChunk>[] = [];
     const settle = async (p: Promise<StoredChunk>): Promise<void> => {
       const c = await p;
@@ -111,24 +123,49 @@ export class ChunkStore {
       }
       onBytes?.(c.length);
     };
-    try {
-      for await (const { data: chunk } of chunkStream(input, spec.chunking)) {
+    const store = async (chunks: Buffer[]): Promise<void> => {
+      for (const chunk of chunks) {
         signal?.throwIfAborted();
-        whole.update(chunk);
         manifest.size += chunk.length;
         const p = this.storeChunk(spec, chunk);
         p.catch(noop);
         inFlight.push(p);
-        // Backpressure: the oldest chunk must be stored before another is read (and in order, for the manifest).
+        // Backpressure: the oldest chunk must be stored before more are taken (and in order, for the manifest).
         if (inFlight.length >= this.work.parallelism) await settle(inFlight.shift()!);
       }
+    };
+    const cut = (data: Buffer): void => {
+      const p = cutter.push(data);
+      p.catch(noop);
+      cutting.push(p);
+    };
+    try {
+      // Input goes to the cutter in batches of about a chunk, two batches ahead of the chunks stored.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      for await (const piece of input as AsyncIterable<unknown>) {
+        signal?.throwIfAborted();
+        const bytes = asBytes(piece);
+        batch.push(bytes);
+        batched += bytes.length;
+        if (batched < CUT_BATCH) continue;
+        cut(Buffer.concat(batch, batched));
+        batch = [];
+        batched = 0;
+        if (cutting.length >= 2) await store(await cutting.shift()!);
+      }
+      if (batched) cut(Buffer.concat(batch, batched));
+      while (cutting.length) await store(await cutting.shift()!);
+      const end = await cutter.finish();
+      await store(end.chunks);
       while (inFlight.length) await settle(inFlight.shift()!);
+      manifest.sha256 = end.sha256;
     } catch (err) {
-      // Let every chunk in flight finish or fail before reporting, so nothing still writes after put() failed.
-      await Promise.allSettled(inFlight);
+      // Let everything in flight finish or fail before reporting, so nothing still writes after put() failed.
+      cutter.abandon();
+      await Promise.allSettled([...cutting, ...inFlight]);
       throw err;
     }
-    manifest.sha256 = whole.digest('hex');
     result.bytes = manifest.size;
     return result;
   }

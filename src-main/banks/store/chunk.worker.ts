@@ -1,19 +1,37 @@
 /**
- * A chunk worker: hashes, compresses (and encrypts) chunks for the put path, and decrypts,
+ * A chunk worker: cuts streams into content-defined chunks (FastCDC, with the stream's SHA-256),
+ * hashes, compresses (and encrypts) chunks for the put path, and decrypts,
  * decompresses and checks them for the read path, off the main thread. It holds a hashed chunk
  * until the main thread says whether the bank needs it (`seal`) or already has it (`drop`), so a
  * duplicate chunk costs a hash, not a compression. It never touches the bank or SQLite.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { FastCdcChunker, type FastCdcOptions } from '../dedup/fastcdc';
 import { chunkIdOf, openChunk, ownedBytes, sealChunk, type ChunkReply, type ChunkRequest } from './chunk-codec';
 
 const port = parentPort;
 if (!port) throw new Error('chunk.worker must run as a worker thread');
 
 const held = new Map<number, Uint8Array>();
+const streams = new Map<number, { chunker: FastCdcChunker; whole: Hash }>();
 
 function send(reply: ChunkReply, data?: Uint8Array): void {
   port?.postMessage(reply, data ? [data.buffer as ArrayBuffer] : []);
+}
+
+function stream(id: number, chunking: FastCdcOptions): { chunker: FastCdcChunker; whole: Hash } {
+  let s = streams.get(id);
+  if (!s) streams.set(id, (s = { chunker: new FastCdcChunker(chunking), whole: createHash('sha256') }));
+  return s;
+}
+
+function sendChunks(n: number, chunks: Uint8Array[], sha256?: string): void {
+  const owned = chunks.map(ownedBytes);
+  port?.postMessage(
+    { n, chunks: owned, sha256 } satisfies ChunkReply,
+    owned.map((c) => c.buffer as ArrayBuffer),
+  );
 }
 
 port.on('message', (m: ChunkRequest) => {
@@ -33,6 +51,28 @@ port.on('message', (m: ChunkRequest) => {
       }
       case 'drop':
         held.delete(m.ticket);
+        break;
+      case 'cut': {
+        const s = stream(m.stream, m.chunking);
+        s.whole.update(m.data);
+        sendChunks(
+          m.n,
+          s.chunker.push(m.data).map((c) => c.data),
+        );
+        break;
+      }
+      case 'cut-end': {
+        const s = stream(m.stream, m.chunking);
+        streams.delete(m.stream);
+        sendChunks(
+          m.n,
+          s.chunker.finish().map((c) => c.data),
+          s.whole.digest('hex'),
+        );
+        break;
+      }
+      case 'cut-drop':
+        streams.delete(m.stream);
         break;
       case 'open': {
         const out = ownedBytes(openChunk(m.spec, m.stored, m.id, m.length));

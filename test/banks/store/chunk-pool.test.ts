@@ -120,7 +120,7 @@ describe('chunk worker pool', () => {
     const bank = new LocalBank(tempDir());
     const store = new ChunkStore(bank, chunkCodecSpec('sha256'), { work: pool });
     const { manifest } = await store.put(pieces(randomBytes(3 << 20)));
-    const victim = manifest.chunks[1]!.id;
+    const victim = manifest.chunks.at(-1)!.id;
     const file = path.join(bank.dir, 'chunks', victim.slice(0, 2), victim);
     const buf = fs.readFileSync(file);
     buf[buf.length >> 1]! ^= 0xff;
@@ -130,12 +130,15 @@ describe('chunk worker pool', () => {
     expect((err as Error).message).toContain(victim);
   });
 
-  it('fails a put whose worker dies mid-stream, writes no manifest, and goes on with a fresh worker', async () => {
-    let hashes = 0;
+  it.each([
+    ['hashing', 'hash'],
+    ['chunking', 'cut'],
+  ] as const)('fails a put whose %s worker dies mid-stream, writes no manifest, and goes on with a fresh worker', async (_what, kind) => {
+    let seen = 0;
     const { pool, started } = watchedPool({
       size: 2,
       onPost: (w, m) => {
-        if (m.t === 'hash' && ++hashes === 4) void w.terminate();
+        if (m.t === kind && ++seen === 4) void w.terminate();
       },
     });
     pools.push(pool);
