@@ -65,6 +65,15 @@ describe.skipIf(!creds)(`Swift bank specifics${skipReason}`, () => {
       expect(await collect(swiftBank(auth, container).list(''))).toEqual(['via-cloud/a/b', 'via-cloud/a/c']);
     }));
 
+  it('a refused login is a typed error, through either login path', async () => {
+    const container = uniqueName('swift');
+    const direct = swiftBank({ ...auth, password: 'wrong' }, container);
+    expect(await caught(() => direct.put('k', Buffer.from('x')))).toMatchObject({ code: 'BANK_AUTH_FAILED', status: 401 });
+    const env = { OS_AUTH_URL: auth.authUrl, OS_USERNAME: auth.username, OS_PASSWORD: 'wrong', OS_PROJECT_NAME: auth.projectName };
+    const viaCloud = swiftBankFromConfig({ type: 'swift', container }, env);
+    expect(await caught(() => viaCloud.stat('k'))).toMatchObject({ code: 'BANK_FORBIDDEN', status: 403 });
+  });
+
   it('pages through listings with a marker, in order, within the prefix', () =>
     withContainer(async (container) => {
       const bank = swiftBank(auth, container, undefined, { pageSize: 3 });

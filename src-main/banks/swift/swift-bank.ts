@@ -91,7 +91,20 @@ export class SwiftBank implements Bank {
         return new BankError(`${this.location}: access denied (${err.message})`, { code: 'BANK_FORBIDDEN', status: 403, cause: err });
       return new BankError(`${this.location}: ${err.message}`, { code: 'BANK_UNAVAILABLE', status: 502, cause: err });
     }
-    return err instanceof Error ? err : new Error(String(err));
+    // Keystone failures (the OpenStack client's errors) and anything else the store threw.
+    const status = (err as { status?: unknown } | null)?.status;
+    if (status === 401 || status === 403) {
+      return new BankError(`${this.location}: Keystone refused the login (${(err as Error).message})`, {
+        code: 'BANK_FORBIDDEN',
+        status: 403,
+        cause: err,
+      });
+    }
+    return new BankError(`${this.location}: ${(err as Error | null)?.message ?? String(err)}`, {
+      code: 'BANK_UNAVAILABLE',
+      status: 502,
+      cause: err,
+    });
   };
 
   private call(c: SwiftCall): ReturnType<SwiftHttp['call']> {
