@@ -145,6 +145,9 @@ const GEAR_HEX =
 export const GEAR: readonly bigint[] = Object.freeze((GEAR_HEX.match(/[0-9a-f]{16}/g) ?? []).map((h) => BigInt(`0x${h}`)));
 if (GEAR.length !== 256) throw new Error('fastcdc: malformed gear table');
 
+/** Start size of a chunker's working buffer; it doubles as needed up to 2 × maxSize. */
+const INITIAL_BUFFER = 64 * 1024;
+
 const M16 = 0xffffn;
 const M32 = 0xffffffffn;
 /** Bits 0..15 of each gear value. */
@@ -300,13 +303,14 @@ export function cutpoints(buf: Uint8Array, opts?: FastCdcOptions): Cutpoint[] {
 
 /**
  * Incremental chunker: feed bytes with {@link push} in reads of any size, then call {@link finish}; the chunks
- * are exactly those {@link cutpoints} finds on the concatenated input. Memory: one working buffer of
- * 2 × maxSize bytes, plus the chunks handed out.
+ * are exactly those {@link cutpoints} finds on the concatenated input. Memory: one working buffer that grows
+ * with the input up to 2 × maxSize bytes (a small file costs about its size, not 8 MiB), plus the chunks
+ * handed out.
  */
 export class FastCdcChunker {
   readonly options: Readonly<ResolvedFastCdcOptions>;
   private readonly p: Params;
-  private readonly buf: Buffer;
+  private buf: Buffer;
   private head = 0;
   private tail = 0;
   private emitted = 0;
@@ -315,7 +319,7 @@ export class FastCdcChunker {
   constructor(opts?: FastCdcOptions) {
     this.options = Object.freeze(resolveFastCdcOptions(opts));
     this.p = makeParams(this.options);
-    this.buf = Buffer.allocUnsafe(2 * this.p.maxSize);
+    this.buf = Buffer.allocUnsafe(Math.min(INITIAL_BUFFER, 2 * this.p.maxSize));
   }
 
   /** Bytes consumed so far (pushed), and the offset the next chunk starts at. */
@@ -334,7 +338,7 @@ export class FastCdcChunker {
     const max = this.p.maxSize;
     let pos = 0;
     while (pos < data.length) {
-      if (this.tail === this.buf.length) this.compact();
+      if (this.tail === this.buf.length) this.makeRoom(data.length - pos);
       const n = Math.min(data.length - pos, this.buf.length - this.tail);
       this.buf.set(data.subarray(pos, pos + n), this.tail);
       this.tail += n;
@@ -364,6 +368,24 @@ export class FastCdcChunker {
     this.emitted += length;
     this.head = cut;
     return chunk;
+  }
+
+  /** Frees space at the end of the buffer: moves the pending bytes to the front, or grows it (up to 2 × maxSize). */
+  private makeRoom(wanted: number): void {
+    const limit = 2 * this.p.maxSize;
+    if (this.head === 0 || (this.buf.length < limit && this.head < this.buf.length / 2)) {
+      const pending = this.tail - this.head;
+      const size = Math.min(limit, Math.max(2 * this.buf.length, pending + wanted));
+      if (size > this.buf.length) {
+        const next = Buffer.allocUnsafe(size);
+        this.buf.copy(next, 0, this.head, this.tail);
+        this.buf = next;
+        this.tail = pending;
+        this.head = 0;
+        return;
+      }
+    }
+    this.compact();
   }
 
   private compact(): void {
