@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { formatTimestamp } from '../clock';
 import type { Checkpoint } from '../checkpoints/service';
 import type { EngineContext } from '../context';
@@ -46,6 +46,8 @@ export interface RunnerOptions {
  */
 export class ProtectionRunner {
   private readonly cancels = new Map<string, AbortController>();
+  /** Per-resource byte counts of running protects, written to the row when the resource ends. */
+  private readonly counters = new Map<string, { bytes: number; dataBytes: number; newBytes: number }>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -281,6 +283,7 @@ export class ProtectionRunner {
   }
 
   private recordStart(checkpointId: string, r: Resource): void {
+    this.counters.set(counterId(checkpointId, resourceKey(r)), { bytes: 0, dataBytes: 0, newBytes: 0 });
     this.ctx.db
       .insert(checkpointResources)
       .values({
@@ -297,27 +300,28 @@ export class ProtectionRunner {
   }
 
   private recordEnd(checkpointId: string, key: string, status: string, savedInfo: JsonObject | null, error: string | null): void {
+    const id = counterId(checkpointId, key);
+    const n = this.counters.get(id);
+    this.counters.delete(id);
     this.ctx.db
       .update(checkpointResources)
-      .set({ status, savedInfo, error, endedAt: formatTimestamp(this.ctx.clock.now()) })
+      .set({ status, savedInfo, error, endedAt: formatTimestamp(this.ctx.clock.now()), ...n })
       .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
       .run();
   }
 
   /**
-   * The resource's data with its dedup numbers recorded as the plugin stores: `data_bytes` grows by
-   * every stream stored or reused, `new_bytes` by what the bank had to add for it.
+   * The resource's data with its dedup numbers counted as the plugin stores: `data_bytes` grows by
+   * every stream stored or reused, `new_bytes` by what the bank had to add for it. Counted in memory
+   * and written with the resource's end: one SQL update per file would dominate a protect of many
+   * small unchanged files.
    */
   private counted(checkpointId: string, key: string, data: ResourceData): ResourceData {
     const add = (dataBytes: number, newBytes: number): void => {
-      this.ctx.db
-        .update(checkpointResources)
-        .set({
-          dataBytes: sql`${checkpointResources.dataBytes} + ${dataBytes}`,
-          newBytes: sql`${checkpointResources.newBytes} + ${newBytes}`,
-        })
-        .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
-        .run();
+      const n = this.counters.get(counterId(checkpointId, key));
+      if (!n) return;
+      n.dataBytes += dataBytes;
+      n.newBytes += newBytes;
     };
     return {
       ...data,
@@ -338,18 +342,10 @@ export class ProtectionRunner {
     };
   }
 
+  /** Bytes a protect read for a resource (restores and verifies are not counted into the checkpoint). */
   private addBytes(checkpointId: string, key: string, n: number): void {
-    const row = this.ctx.db
-      .select({ bytes: checkpointResources.bytes })
-      .from(checkpointResources)
-      .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
-      .get();
-    if (!row) return;
-    this.ctx.db
-      .update(checkpointResources)
-      .set({ bytes: row.bytes + n })
-      .where(and(eq(checkpointResources.checkpointId, checkpointId), eq(checkpointResources.resourceKey, key)))
-      .run();
+    const c = this.counters.get(counterId(checkpointId, key));
+    if (c) c.bytes += n;
   }
 
   /** Per-resource rows of a checkpoint, for the UI's detail view. */
@@ -357,6 +353,8 @@ export class ProtectionRunner {
     return this.ctx.db.select().from(checkpointResources).where(eq(checkpointResources.checkpointId, checkpointId)).all();
   }
 }
+
+const counterId = (checkpointId: string, key: string): string => `${checkpointId}\n${key}`;
 
 /** The resources of a packed graph, in its post-order. */
 export function unpackResources(graph: string | null): Resource[] {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { JsonObject } from '../../../engine/db/schema/common';
 import type { ProtectionPlugin, ResourceData } from '../../../engine/providers/types';
+import { eachLimit, FILE_CONCURRENCY } from './parallel';
 import { DIRECTORY_TYPE } from './protectable';
 import { unchanged, utimesSeconds, walkTree, type TreeEntry } from './tree-index';
 
@@ -77,25 +78,28 @@ export const directoryProtection: ProtectionPlugin = {
       const total = entries.reduce((n, e) => n + (e.t === 'f' ? e.size : 0), 0);
       ctx.progress({ totalBytes: total, totalItems: entries.length });
       let bytes = 0;
+      const files: TreeEntry[] = [];
       for (const e of entries) {
-        ctx.signal.throwIfAborted();
-        if (e.t === 'f') {
+        if (e.t !== 'f') ctx.progress({ items: 1 });
+        else {
           const before = prev.get(e.p);
           if (unchanged(e, before)) {
             e.data = before.data;
             data.reuse(before.data);
+            bytes += e.size;
             ctx.progress({ items: 1 });
-          } else {
-            const stored = await data.store(createReadStream(path.join(root, e.p)));
-            e.data = stored.manifest;
-            e.size = stored.size;
-            ctx.progress({ items: 1, bytes: stored.size });
-          }
-          bytes += e.size;
-        } else {
-          ctx.progress({ items: 1 });
+          } else files.push(e);
         }
       }
+      // Each file's manifest goes into its own entry, so the index keeps the walk's order.
+      await eachLimit(files, FILE_CONCURRENCY, async (e) => {
+        ctx.signal.throwIfAborted();
+        const stored = await data.store(createReadStream(path.join(root, e.p)));
+        e.data = stored.manifest;
+        e.size = stored.size;
+        bytes += e.size;
+        ctx.progress({ items: 1, bytes: stored.size });
+      });
       const index = await data.store(Buffer.from(JSON.stringify(entries)));
       return { root, files: entries.filter((e) => e.t === 'f').length, bytes, index: index.manifest };
     },
@@ -117,21 +121,26 @@ export const directoryProtection: ProtectionPlugin = {
     const entries = (await readIndex(data, info.index as JsonObject)).filter(
       (e) => !only || e.p === '' || only.some((p) => e.p === p || e.p.startsWith(`${p}/`) || p.startsWith(`${e.p}/`)),
     );
-    for (const e of entries) {
-      ctx.signal.throwIfAborted();
-      const abs = e.p ? path.join(target, e.p) : target;
-      if (e.t === 'd') await fs.mkdir(abs, { recursive: true });
-      else if (e.t === 'l') {
-        if (overwrite) await fs.rm(abs, { force: true });
-        await fs.symlink(e.target ?? '', abs);
-        await fs.lutimes(abs, utimesSeconds(e), utimesSeconds(e));
-      } else if (e.data) {
-        await pipeline(data.load(e.data), createWriteStream(abs, { flags: overwrite ? 'w' : 'wx', mode: e.mode }));
-        await fs.chmod(abs, e.mode);
-        await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
-        ctx.progress({ items: 1, bytes: e.size });
-      }
-    }
+    // Directories first (the index lists a directory before its contents), then files and links.
+    for (const e of entries) if (e.t === 'd') await fs.mkdir(e.p ? path.join(target, e.p) : target, { recursive: true });
+    await eachLimit(
+      entries.filter((e) => e.t !== 'd'),
+      FILE_CONCURRENCY,
+      async (e) => {
+        ctx.signal.throwIfAborted();
+        const abs = path.join(target, e.p);
+        if (e.t === 'l') {
+          if (overwrite) await fs.rm(abs, { force: true });
+          await fs.symlink(e.target ?? '', abs);
+          await fs.lutimes(abs, utimesSeconds(e), utimesSeconds(e));
+        } else if (e.data) {
+          await pipeline(data.load(e.data), createWriteStream(abs, { flags: overwrite ? 'w' : 'wx', mode: e.mode }));
+          await fs.chmod(abs, e.mode);
+          await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
+          ctx.progress({ items: 1, bytes: e.size });
+        }
+      },
+    );
     // Directories last, deepest first: writing their contents changed their mtimes.
     for (const e of entries.filter((x) => x.t === 'd').reverse()) {
       const abs = e.p ? path.join(target, e.p) : target;
@@ -143,13 +152,16 @@ export const directoryProtection: ProtectionPlugin = {
   async verify(ctx) {
     const data = need(ctx.data);
     const entries = await readIndex(data, ctx.savedInfo.index as JsonObject);
-    for (const e of entries) {
-      if (!e.data) continue;
-      try {
-        await data.check(e.data);
-      } catch (err) {
-        throw new Error(`${e.p}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    await eachLimit(
+      entries.filter((e) => e.data),
+      FILE_CONCURRENCY,
+      async (e) => {
+        try {
+          await data.check(e.data as JsonObject);
+        } catch (err) {
+          throw new Error(`${e.p}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      },
+    );
   },
 };
