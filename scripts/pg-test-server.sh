@@ -85,6 +85,8 @@ DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN CREATE ROLE $role LOGIN CREATEDB; END IF;
 END \$\$;
 ALTER ROLE $role PASSWORD '$password';
+-- Tests drop their databases WITH (FORCE), which may have to end an autovacuum worker.
+GRANT pg_signal_backend TO $role;
 SQL
 
 echo "==> PostgreSQL test cluster ready: $role@127.0.0.1:$port" >&2
