@@ -31,8 +31,8 @@ function slowType(): { plugin: ProtectablePlugin; release: () => void } {
   };
 }
 
-function open(clock: ManualClock, dataDir = tempDir(), extra: ProtectablePlugin[] = []): Engine {
-  const e = createEngine({ dataDir, clock, protectables: extra, scheduler: { checkIntervalMs: 0, concurrency: 2 } });
+function open(clock: ManualClock, dataDir = tempDir(), extra: ProtectablePlugin[] = [], concurrency = 2): Engine {
+  const e = createEngine({ dataDir, clock, protectables: extra, scheduler: { checkIntervalMs: 0, concurrency } });
   engines.push(e);
   return e;
 }
@@ -145,6 +145,49 @@ describe('scheduler with an injected clock', () => {
     const overlap = logs(e, op.id, 'dropped');
     expect(overlap).toHaveLength(1);
     expect(overlap[0]?.extra_info).toMatchObject({ reason: 'overlap', scheduled_at: '2026-01-01T02:00:00.000Z' });
+  });
+
+  it('a run held back by the concurrency limit starts later for its own occurrence', async () => {
+    const clock = new ManualClock('2026-01-01T00:40:00Z');
+    const slow = slowType();
+    const e = open(clock, tempDir(), [slow.plugin], 1);
+    const a = setup(e, { format: 'crontab', pattern: '0 * * * *' }, 'protect', {}, 'Test::Slow');
+    const b = setup(e, { format: 'crontab', pattern: '30 * * * *' });
+    clock.set('2026-01-01T01:00:01Z');
+    e.scheduler.check();
+    clock.set('2026-01-01T01:30:01Z');
+    e.scheduler.check(); // b is due but a holds the only slot
+    expect(e.scheduler.status(b.op.id)?.running).toBe(false);
+    clock.set('2026-01-01T01:40:00Z');
+    slow.release();
+    await settle(e);
+    const [cp] = e.checkpoints.list(caller, NOOP, { plan_id: b.plan.id });
+    expect(cp?.extra_info).toMatchObject({ scheduled_at: '2026-01-01T01:30:00.000Z' });
+    expect(logs(e, b.op.id, 'dropped')).toHaveLength(0);
+    expect(logs(e, a.op.id, 'available')).toHaveLength(1);
+  });
+
+  it('closing logs runs that were still waiting as dropped and leaves nothing running', async () => {
+    const clock = new ManualClock('2026-01-01T00:10:00Z');
+    const slow = slowType();
+    const e = open(clock, tempDir(), [slow.plugin], 1);
+    const a = setup(e, { format: 'crontab', pattern: '0 * * * *' }, 'protect', {}, 'Test::Slow');
+    const b = setup(e, { format: 'crontab', pattern: '0 * * * *' });
+    clock.set('2026-01-01T01:00:01Z');
+    e.scheduler.check();
+    const running = [a, b].filter((x) => e.scheduler.status(x.op.id)?.running);
+    expect(running).toHaveLength(1);
+    const waiting = running[0] === a ? b : a;
+    const stopped = e.scheduler.stop();
+    slow.release();
+    await stopped;
+    await e.idle();
+    const dropped = logs(e, waiting.op.id, 'dropped');
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]?.extra_info).toMatchObject({ reason: 'shutdown', scheduled_at: '2026-01-01T01:00:00.000Z' });
+    expect(dropped[0]?.error_info).toContain('the app was closing');
+    expect(e.scheduler.status(running[0]?.op.id as string)?.running).toBe(false);
+    expect(e.checkpoints.list(caller, NOOP, {}).filter((c) => c.status === 'protecting')).toHaveLength(0);
   });
 
   it('retention keeps exactly the newest N, deleting only after the new checkpoint is available', async () => {

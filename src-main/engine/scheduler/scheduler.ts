@@ -47,7 +47,8 @@ export class Scheduler {
   /** One node-schedule timer per distinct next-run time: many operations firing together wake one check. */
   private readonly timers = new Map<number, schedule.Job>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly waiting: string[] = [];
+  /** Runs due but held back by the concurrency limit, each with the occurrence it is for. */
+  private readonly waiting: { id: string; scheduledAt: Date }[] = [];
   private interval?: NodeJS.Timeout;
   /** Engines opened only to read or change data (tools) never start the scheduler. */
   private started = false;
@@ -72,13 +73,24 @@ export class Scheduler {
     }
   }
 
-  /** Stops arming and waits for runs in flight. */
+  /**
+   * Stops arming, logs waiting runs as dropped (they will not start now) and waits for runs in
+   * flight, so nothing is left `protecting` by a close.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
     for (const j of this.timers.values()) j.cancel();
     this.timers.clear();
-    await Promise.all([...this.running.values()]);
+    for (const w of this.waiting.splice(0)) {
+      this.logSkipped(
+        w.id,
+        w.scheduledAt,
+        'shutdown',
+        `run scheduled at ${w.scheduledAt.toISOString()} skipped: the app was closing before it could start`,
+      );
+    }
+    while (this.running.size) await Promise.all([...this.running.values()]);
   }
 
   /** Re-evaluates every enabled operation against the wall clock and re-arms its timer. */
@@ -262,38 +274,43 @@ export class Scheduler {
   }
 
   private enqueue(operationId: string, scheduledAt: Date): void {
-    if (this.running.has(operationId) || this.waiting.includes(operationId)) {
-      const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
-      if (op) {
-        const id = this.deps.logs.start({
-          projectId: op.projectId,
-          operationType: 'protect',
-          status: 'dropped',
-          scheduledOperationId: op.id,
-          planId: idOf(op.operationDefinition.plan_id),
-          providerId: idOf(op.operationDefinition.provider_id),
-          extraInfo: { scheduled_at: scheduledAt.toISOString(), reason: 'overlap' },
-        });
-        this.deps.logs.finish(
-          id,
-          'dropped',
-          `run scheduled at ${scheduledAt.toISOString()} skipped: the previous run of this operation is still going`,
-        );
-      }
+    if (this.running.has(operationId) || this.waiting.some((w) => w.id === operationId)) {
+      this.logSkipped(
+        operationId,
+        scheduledAt,
+        'overlap',
+        `run scheduled at ${scheduledAt.toISOString()} skipped: the previous run of this operation is still going`,
+      );
       return;
     }
-    this.waiting.push(operationId);
-    this.pump(scheduledAt);
+    this.waiting.push({ id: operationId, scheduledAt });
+    this.pump();
   }
 
-  private pump(scheduledAt: Date): void {
-    while (this.running.size < this.opts.concurrency && this.waiting.length) {
-      const id = this.waiting.shift() as string;
+  private logSkipped(operationId: string, scheduledAt: Date, reason: string, text: string): void {
+    const op = this.ctx.db.select().from(scheduledOperations).where(eq(scheduledOperations.id, operationId)).get();
+    if (!op) return;
+    const id = this.deps.logs.start({
+      projectId: op.projectId,
+      operationType: 'protect',
+      status: 'dropped',
+      scheduledOperationId: op.id,
+      planId: idOf(op.operationDefinition.plan_id),
+      providerId: idOf(op.operationDefinition.provider_id),
+      extraInfo: { scheduled_at: scheduledAt.toISOString(), reason },
+    });
+    this.deps.logs.finish(id, 'dropped', text);
+  }
+
+  /** Starts waiting runs, each for its own occurrence, up to the concurrency limit; none once stopping. */
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.opts.concurrency && this.waiting.length) {
+      const { id, scheduledAt } = this.waiting.shift() as { id: string; scheduledAt: Date };
       const p = this.run(id, scheduledAt)
         .catch((err: unknown) => this.ctx.log.error('scheduled run failed unexpectedly', { operation: id, error: errorText(err) }))
         .finally(() => {
           this.running.delete(id);
-          this.pump(scheduledAt);
+          this.pump();
         });
       this.running.set(id, p);
     }
