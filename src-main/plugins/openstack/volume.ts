@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JsonObject } from '../../engine/db/schema/common';
 import type { ProtectContext, ProtectionPlugin } from '../../engine/providers/types';
 import type { OpenStack } from './client';
 import type { CinderBackup } from './client/cinder';
+import { OpenStackError } from './client/errors';
 import { asText, VOLUME_TYPE, type OpenStackConnections } from './connections';
 
 const str = { type: 'string' };
@@ -33,6 +35,26 @@ function oneBackupAtATime<T>(os: OpenStack, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/**
+ * Creates something with a POST whose failure may not say whether it happened: an answer can be
+ * lost on any cloud, and the test rig's SQLite-backed Cinder answers 500 "database is locked"
+ * under load. After a 5xx or no answer, the thing is looked up by its unique marks before the
+ * POST is repeated, so a retry never makes a second one. Other failures are final.
+ */
+async function createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>, signal: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      const unsure = err instanceof OpenStackError && (err.status === undefined || err.status >= 500);
+      if (!unsure || attempt >= 4) throw err;
+      await sleep(2000 * attempt, undefined, { signal });
+      const made = await find();
+      if (made) return made;
+    }
+  }
+}
+
 /** Backs up through a snapshot when Cinder cannot back the volume up directly (attached, or it has snapshots). */
 async function backupVolume(
   ctx: ProtectContext,
@@ -49,25 +71,36 @@ async function backupVolume(
     typeof p.backup_name === 'string' && p.backup_name
       ? p.backup_name
       : `karbor ${ctx.checkpointId.slice(0, 8)} ${vol.name ?? vol.id}`.slice(0, 255);
+  const description = `Karbor Desktop checkpoint ${ctx.checkpointId}`;
   const viaSnapshot = vol.status === 'in-use' || (await c.listSnapshots({ volume_id: vol.id })).length > 0;
   let snapshotId: string | undefined;
   let backupId: string | undefined;
   try {
     if (viaSnapshot) {
-      const snap = await c.createSnapshot(vol.id, { name: `karbor ${ctx.checkpointId.slice(0, 8)}`, force: true });
+      const snapName = `karbor ${ctx.checkpointId.slice(0, 8)}`;
+      const snap = await createOnce(
+        () => c.createSnapshot(vol.id, { name: snapName, description, force: true }),
+        async () => (await c.listSnapshots({ volume_id: vol.id })).find((x) => x.name === snapName && x.description === description),
+        ctx.signal,
+      );
       snapshotId = snap.id;
       await c.waitSnapshot(snap.id, ['available'], ctx.signal);
     }
-    const created = await c.createBackup({
-      volume_id: vol.id,
-      name,
-      description: `Karbor Desktop checkpoint ${ctx.checkpointId}`,
-      incremental,
-      force: vol.status === 'in-use',
-      snapshot_id: snapshotId,
-      container: typeof p.container === 'string' && p.container ? p.container : undefined,
-      metadata: { karbor_checkpoint: ctx.checkpointId },
-    });
+    const created = await createOnce(
+      () =>
+        c.createBackup({
+          volume_id: vol.id,
+          name,
+          description,
+          incremental,
+          force: vol.status === 'in-use',
+          snapshot_id: snapshotId,
+          container: typeof p.container === 'string' && p.container ? p.container : undefined,
+          metadata: { karbor_checkpoint: ctx.checkpointId },
+        }),
+      async () => (await c.listBackups({ volume_id: vol.id })).find((b) => b.description === description),
+      ctx.signal,
+    );
     backupId = created.id;
     const backup = (await c.waitBackup(created.id, ['available'], ctx.signal)) as CinderBackup;
     return { backup, viaSnapshot };

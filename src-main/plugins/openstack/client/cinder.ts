@@ -29,6 +29,7 @@ export interface CinderVolume {
 export interface CinderSnapshot {
   id: string;
   name: string | null;
+  description?: string | null;
   status: string;
   volume_id: string;
   size: number;
