@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,10 +61,23 @@ export async function scratchProject(os: OpenStack, name: string, dir: string): 
   return { projectId: project.id, cloudsFile };
 }
 
-/** The file backing a Cinder volume of the NFS backend, when this rig's layout has it. */
-export function volumeFile(id: string): string | undefined {
-  const f = path.join(OSBOX, 'data', 'nfs-export', `volume-${id}`);
-  return fs.existsSync(f) ? f : undefined;
+/**
+ * The active image of a Cinder volume of this rig's NFS backend, when its layout has it:
+ * `volume-<id>` (raw) at first; once a snapshot of the attached volume was deleted, the qcow2
+ * overlay its `volume-<id>.info` names (Cinder's RemoteFS driver deletes the raw base then).
+ */
+export function volumeImage(id: string): { file: string; format: string } | undefined {
+  const dir = path.join(OSBOX, 'data', 'nfs-export');
+  const infoFile = path.join(dir, `volume-${id}.info`);
+  let name = `volume-${id}`;
+  if (fs.existsSync(infoFile)) {
+    const active = (JSON.parse(fs.readFileSync(infoFile, 'utf8')) as { active?: unknown }).active;
+    if (typeof active === 'string') name = active;
+  }
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) return undefined;
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', file], { encoding: 'utf8' })) as { format: string };
+  return { file, format: info.format };
 }
 
 export async function checkpoint(
@@ -89,11 +102,29 @@ export function waitCheckpoint(
   return eventually(
     async () => {
       const s = await h.api<{ checkpoint: Obj & { id: string; status: string } }>('GET', `/providers/${provider}/checkpoints/${id}`);
-      return !['protecting', 'deleting'].includes(s.body.checkpoint.status) && s.body.checkpoint;
+      const cp = s.body.checkpoint;
+      if (['protecting', 'deleting'].includes(cp.status)) return false;
+      return cp.status === 'error' || cp.status === 'error-deleting' ? { ...cp, ...failureOf(h, id) } : cp;
     },
     'checkpoint done',
     timeoutMs,
   );
+}
+
+/**
+ * Why a checkpoint failed: Karbor's checkpoint view has no reason field, so assertion messages
+ * (`JSON.stringify(cp)`) show the operation log's error and the failed resources' errors.
+ */
+export function failureOf(h: Harness, checkpointId: string): { error_info: unknown; resource_errors: unknown } {
+  const db = h.engine.ctx.db.$client;
+  return {
+    error_info: db
+      .prepare('select operation_type, error_info from operation_logs where checkpoint_id = ? and error_info is not null')
+      .all(checkpointId),
+    resource_errors: db
+      .prepare('select resource_key, error from checkpoint_resources where checkpoint_id = ? and error is not null')
+      .all(checkpointId),
+  };
 }
 
 export async function restore(h: Harness, body: Obj, timeoutMs = 900_000): Promise<Obj> {
@@ -143,4 +174,42 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Deletes a scratch project and what a test left in it (servers, backups, snapshots, volumes,
+ * images), through the project's own connection; the project itself through the admin one.
+ * Best effort: a leftover is reported, never fails the run.
+ */
+export async function dropProject(os: OpenStack, projectId: string): Promise<void> {
+  const note = (what: string) => (err: unknown) => console.warn(`cleanup: ${what}: ${err instanceof Error ? err.message : String(err)}`);
+  const servers = await os.nova.listServers().catch(() => []);
+  for (const s of servers) await os.nova.deleteServer(s.id).catch(note(`server ${s.id}`));
+  for (const s of servers) await os.nova.waitServer(s.id, ['deleted'], undefined, 120_000).catch(note(`server ${s.id}`));
+  // incrementals first: a backup with dependents cannot be deleted
+  for (let round = 0; round < 5; round++) {
+    const backups = (await os.cinder.listBackups().catch(() => [])).filter((b) => b.status !== 'deleting');
+    if (!backups.length) break;
+    for (const b of backups.filter((x) => !x.has_dependent_backups)) {
+      await os.cinder.waitBackup(b.id, ['available', 'error'], undefined, 300_000).catch(note(`backup ${b.id}`));
+      await os.cinder.deleteBackup(b.id).catch(note(`backup ${b.id}`));
+    }
+    for (const b of backups) await os.cinder.waitBackup(b.id, ['deleted'], undefined, 120_000).catch(() => undefined);
+  }
+  for (const sn of await os.cinder.listSnapshots().catch(() => [])) await os.cinder.deleteSnapshot(sn.id).catch(note(`snapshot ${sn.id}`));
+  const volumes = await os.cinder.listVolumes().catch(() => []);
+  for (const v of volumes) {
+    await os.cinder.waitVolume(v.id, ['available', 'error'], undefined, 120_000).catch(note(`volume ${v.id}`));
+    await os.cinder.deleteVolume(v.id, true).catch(note(`volume ${v.id}`));
+  }
+  for (const v of volumes) await os.cinder.waitVolume(v.id, ['deleted'], undefined, 120_000).catch(note(`volume ${v.id}`));
+  for (const i of await os.glance.list({ owner: projectId }).catch(() => [])) await os.glance.delete(i.id).catch(note(`image ${i.id}`));
+  const left = await os.cinder.listBackups().catch(() => []);
+  if (left.length) {
+    console.warn(`cleanup: project ${projectId} kept: backups ${left.map((b) => `${b.id} (${b.status})`).join(', ')}`);
+    return;
+  }
+  await admin()
+    .session.identity({ method: 'DELETE', path: `/projects/${projectId}` })
+    .catch(note(`project ${projectId}`));
 }

@@ -1,33 +1,49 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, loadCloud, OpenStackError, type OpenStack } from '../../src-main/plugins/openstack/client';
 import { liveConnections } from '../../src-main/plugins/openstack/connections';
 import { startHarness, tempDir, type Harness } from '../helpers/harness';
-import { admin, checkpoint, OS_INFRA, restore, scratchProject, volumeFile, waitCheckpoint } from './helpers';
+import { admin, checkpoint, dropProject, OS_INFRA, restore, scratchProject, volumeImage, waitCheckpoint } from './helpers';
 
 type Obj = Record<string, unknown>;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const MARK_AT = 5 << 20;
 
-/** Reads `n` bytes at `offset` of a volume's backing file (undefined when the backend hides it). */
+/** Reads `n` bytes at `offset` of a volume's image (undefined when the backend hides it). */
 function readVolume(id: string, offset: number, n: number): Buffer | undefined {
-  const f = volumeFile(id);
-  if (!f) return undefined;
-  const fd = fs.openSync(f, 'r');
+  const img = volumeImage(id);
+  if (!img) return undefined;
+  let file = img.file;
+  if (img.format !== 'raw') {
+    // qcow2: read from a (sparse) raw copy
+    file = path.join(tempDir('karbor-os-read-'), 'volume.raw');
+    execFileSync('qemu-img', ['convert', '-U', '-f', img.format, '-O', 'raw', img.file, file]);
+  }
+  const fd = fs.openSync(file, 'r');
   try {
     const b = Buffer.alloc(n);
     fs.readSync(fd, b, 0, n, offset);
     return b;
   } finally {
     fs.closeSync(fd);
+    if (file !== img.file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
 }
 
+/** Writes `data` at `offset` of a volume's image; false when the backend hides it. */
 function writeVolume(id: string, offset: number, data: Buffer): boolean {
-  const f = volumeFile(id);
-  if (!f) return false;
-  const fd = fs.openSync(f, 'r+');
+  const img = volumeImage(id);
+  if (!img) return false;
+  if (img.format !== 'raw') {
+    const src = path.join(tempDir('karbor-os-write-'), 'part');
+    fs.writeFileSync(src, data);
+    execFileSync('qemu-io', ['-f', img.format, '-c', `write -q -s ${src} ${offset} ${data.length}`, img.file]);
+    return true;
+  }
+  const fd = fs.openSync(img.file, 'r+');
   fs.writeSync(fd, data, 0, data.length, offset);
   fs.fsyncSync(fd);
   fs.closeSync(fd);
@@ -55,6 +71,8 @@ const marks = new Map<string, Buffer>();
 let imageId: string;
 let serverId: string;
 const volumeIds: string[] = [];
+/** The device Nova reports for each original volume (the fake driver picks its own names: /dev/sdb, …). */
+const devices = new Map<string, string>();
 let planId: string;
 let first: Obj & { id: string };
 let second: Obj & { id: string };
@@ -101,11 +119,15 @@ beforeAll(async () => {
     const mark = randomBytes(1 << 20);
     if (writeVolume(id, MARK_AT, mark)) marks.set(id, mark);
   }
+  for (const a of await os.nova.listVolumeAttachments(serverId)) if (a.device) devices.set(a.volumeId, a.device);
+  expect(devices.size, 'Nova reports a device for each attached volume').toBe(volumeIds.length);
   h = await startHarness();
 });
 
 afterAll(async () => {
   await h?.close();
+  // KARBOR_OS_KEEP=1 keeps the scratch project for a look after a failure
+  if (os && projectId && !process.env.KARBOR_OS_KEEP) await dropProject(os, projectId);
 });
 
 describe('OS Infra Provider: a project with a server booted from an image and two volumes', () => {
@@ -148,7 +170,7 @@ describe('OS Infra Provider: a project with a server booted from an image and tw
     for (const [id, mark] of marks) {
       const next = Buffer.from(mark);
       next.fill(7, 0, 4096);
-      writeVolume(id, MARK_AT, next);
+      expect(writeVolume(id, MARK_AT, next), `volume ${id} written`).toBe(true);
       marks.set(id, next);
     }
     const r = await h.api<{ checkpoint: { id: string } }>('POST', `/providers/${OS_INFRA}/checkpoints`, {
@@ -197,15 +219,15 @@ describe('OS Infra Provider: a project with a server booted from an image and tw
     const newImage = srv.image && typeof srv.image === 'object' ? srv.image.id : '';
     expect(newImage).not.toBe(imageId);
     expect((await os.glance.get(newImage))?.checksum).toBe(md5(imageData));
+    // Restored volumes are attached at the devices the originals had.
     const attached = await os.nova.listVolumeAttachments(srv.id);
-    expect(attached.map((a) => a.device).sort()).toEqual(['/dev/vdb', '/dev/vdc']);
+    expect(attached.map((a) => a.device).sort()).toEqual([...devices.values()].sort());
     for (const a of attached) {
       const v = await os.cinder.getVolume(a.volumeId);
-      const original = volumeIds[a.device === '/dev/vdb' ? 0 : 1]!;
-      expect(v?.name).toBe(`${name}-${a.device === '/dev/vdb' ? 'data' : 'logs'}`);
+      const original = volumeIds.find((id) => devices.get(id) === a.device)!;
+      expect(v?.name).toBe(`${name}-${volumeIds.indexOf(original) === 0 ? 'data' : 'logs'}`);
       const mark = marks.get(original);
-      const got = readVolume(a.volumeId, MARK_AT, 1 << 20);
-      if (mark && got) expect(md5(got)).toBe(md5(mark));
+      if (mark) expect(md5(readVolume(a.volumeId, MARK_AT, 1 << 20) ?? Buffer.alloc(0)), `data of ${original}`).toBe(md5(mark));
     }
   });
 
