@@ -75,6 +75,8 @@ export class ProtectionRunner {
     const previous = this.previousSavedInfo(plan.id, provider.definition.id, checkpointId);
     const runs = new Map<GraphNode, Promise<void>>();
     const failures: string[] = [];
+    /** Resources whose protect finished, for undoing what they made outside the bank if the checkpoint fails. */
+    const finished: { plugin: ProtectionPlugin; resource: Resource; savedInfo: JsonObject }[] = [];
     const ps = this.stores.get(provider);
     const cpData = ps ? new CheckpointData(ps.store, checkpointId) : undefined;
 
@@ -104,6 +106,7 @@ export class ProtectionRunner {
           if (children.some((c) => c.status === 'rejected')) throw new Error('a resource it depends on failed');
           abort.signal.throwIfAborted();
           await hooks?.complete?.({ ...pctx, savedInfo });
+          finished.push({ plugin, resource: r, savedInfo });
           this.recordEnd(checkpointId, key, 'available', savedInfo, null);
         } catch (err) {
           const reason = abort.signal.aborted ? 'cancelled by the user' : err instanceof Error ? err.message : String(err);
@@ -128,7 +131,20 @@ export class ProtectionRunner {
       this.cancels.delete(checkpointId);
     }
     if (abort.signal.aborted || failures.length) {
-      // Nothing half-written stays behind: the partial checkpoint's objects and chunks are freed.
+      // Nothing half-written stays behind: what finished resources made outside the bank (Cinder
+      // backups, …) is deleted by their plugins (the failed checkpoint has no graph a later delete
+      // could follow), and the partial checkpoint's objects and chunks are freed.
+      const signal = new AbortController().signal;
+      for (const f of finished) {
+        const c = this.resourceContext(provider, checkpointId, f.resource, plan.parameters, signal, progress, cpData);
+        await Promise.resolve(f.plugin.delete?.({ ...c, savedInfo: f.savedInfo })).catch((err: unknown) =>
+          this.ctx.log.warn('could not undo a resource of a failed checkpoint', {
+            checkpointId,
+            resource: resourceKey(f.resource),
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
+      }
       if (ps) await ps.writing(() => ps.lock.exclusive(() => deleteCheckpointData(ps.store, checkpointId))).catch(() => undefined);
       throw new Error(abort.signal.aborted ? 'cancelled by the user' : failures.join('; '));
     }
