@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, loadCloud, type OpenStack } from '../../src-main/plugins/openstack/client';
 import { OPENSTACK_PLUGINS } from '../../src-main/plugins/openstack/provider';
 import { startHarness, tempDir, type Harness } from '../helpers/harness';
-import { admin, checkpoint, dropProject, failureOf, OS_INFRA, scratchProject, stopGlance, waitCheckpoint } from './helpers';
+import { admin, checkpoint, dropProject, failureOf, OS_INFRA, retried, scratchProject, stopGlance, waitCheckpoint } from './helpers';
 
 const WRONG = '6b1f2c1e-3f4d-4b9a-8c61-2d0e5f7a9b13';
 const name = `karbor-failures-${Date.now()}`;
@@ -66,12 +66,17 @@ describe('OS Infra Provider failures', () => {
     expect(text).not.toContain('certainly-not-it');
   });
 
-  it('Glance stopped mid-protect fails the checkpoint naming glance; it works again after Glance is back', async () => {
+  it('Glance stopped mid-protect fails the checkpoint naming glance, leaving no bank data and no backup; it works again after Glance is back', async () => {
     const data = randomBytes(96 << 20);
     const img = await os.glance.create({ name: `${name}-big`, disk_format: 'raw', container_format: 'bare' });
     await os.glance.upload(img.id, data);
     await os.glance.waitActive(img.id);
-    const planId = await plan(OS_INFRA, [{ id: img.id, type: 'OS::Glance::Image', name: `${name}-big` }]);
+    const vol = await retried(() => os.cinder.createVolume({ size: 1, name: `${name}-vol` }));
+    await os.cinder.waitVolume(vol.id, ['available']);
+    const planId = await plan(OS_INFRA, [
+      { id: img.id, type: 'OS::Glance::Image', name: `${name}-big` },
+      { id: vol.id, type: 'OS::Cinder::Volume', name: `${name}-vol` },
+    ]);
     const bankBefore = bankFiles();
     const r = await h.api<{ checkpoint: { id: string } }>('POST', `/providers/${OS_INFRA}/checkpoints`, {
       checkpoint: { plan_id: planId },
@@ -95,8 +100,10 @@ describe('OS Infra Provider failures', () => {
       h.engine.ctx.db.$client.prepare('select error from checkpoint_resources where checkpoint_id = ?').all(cp.id),
     );
     expect(`${detail}${rows.text}`).toMatch(new RegExp(`glance: GET /v2/images/${img.id}/file failed`));
-    // nothing of the failed checkpoint stays in the bank: no objects, no chunks
+    // nothing of the failed checkpoint stays in the bank (no objects, no chunks), nor in Cinder:
+    // the volume's backup finished, but the checkpoint failed and has no graph to delete it by
     expect(bankFiles()).toEqual(bankBefore);
+    expect(await os.cinder.listBackups()).toEqual([]);
     const again = await checkpoint(h, OS_INFRA, planId);
     expect(again.status).toBe('available');
     await os.glance.delete(img.id);

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, fromEnv, jsonCall, type OpenStack } from '../../src-main/plugins/openstack/client';
+import { connect, fromEnv, jsonCall, OpenStackError, type OpenStack } from '../../src-main/plugins/openstack/client';
 import { eventually, type Harness } from '../helpers/harness';
 
 export const OSBOX = process.env.OSBOX ?? '/tmp/osbox';
@@ -212,4 +212,16 @@ export async function dropProject(os: OpenStack, projectId: string): Promise<voi
   await admin()
     .session.identity({ method: 'DELETE', path: `/projects/${projectId}` })
     .catch(note(`project ${projectId}`));
+}
+
+/** The rig's SQLite-backed services answer 500 "database is locked" under load; such a create made nothing. */
+export async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= 4 || !(err instanceof OpenStackError) || err.status !== 500) throw err;
+      await new Promise((r) => setTimeout(r, 2000 * i));
+    }
+  }
 }

@@ -3,10 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, loadCloud, OpenStackError, type OpenStack } from '../../src-main/plugins/openstack/client';
+import { connect, loadCloud, type OpenStack } from '../../src-main/plugins/openstack/client';
 import { liveConnections } from '../../src-main/plugins/openstack/connections';
 import { startHarness, tempDir, type Harness } from '../helpers/harness';
-import { admin, checkpoint, dropProject, OS_INFRA, restore, scratchProject, volumeImage, waitCheckpoint } from './helpers';
+import { admin, checkpoint, dropProject, OS_INFRA, restore, retried, scratchProject, volumeImage, waitCheckpoint } from './helpers';
 
 type Obj = Record<string, unknown>;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
@@ -48,18 +48,6 @@ function writeVolume(id: string, offset: number, data: Buffer): boolean {
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   return true;
-}
-
-/** The rig's SQLite-backed services answer 500 "database is locked" under load; such a create made nothing. */
-async function retried<T>(fn: () => Promise<T>): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= 4 || !(err instanceof OpenStackError) || err.status !== 500) throw err;
-      await new Promise((r) => setTimeout(r, 2000 * i));
-    }
-  }
 }
 
 let h: Harness;
