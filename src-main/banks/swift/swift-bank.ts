@@ -208,7 +208,9 @@ export class SwiftBank implements Bank {
           'X-Delete-After': String(Math.max(1, Math.ceil(expireAfterMs / 1000))),
         };
         if (ifAbsent) headers['If-None-Match'] = '*';
-        const r = await this.http.call({ method: 'PUT', object, body, headers, expect: [201, 409, 412] });
+        // 202: the object server already holds a write of this lease with a newer timestamp (a
+        // racing engine's), so this one was discarded: like 409/412, someone wrote first.
+        const r = await this.http.call({ method: 'PUT', object, body, headers, expect: [201, 202, 409, 412] });
         return r.status === 201;
       },
     };
