@@ -13,7 +13,11 @@ UP=scripts/openstack/up.sh
 
 if ! curl -s -o /dev/null --max-time 3 http://127.0.0.1:5000/v3 || [ ! -f "$OSBOX/openrc" ]; then
   args=()
-  command -v keystone-manage >/dev/null || args+=(--install)
+  if ! command -v keystone-manage >/dev/null; then
+    args+=(--install)
+    # The package lists may be stale or missing on a fresh machine.
+    apt-get update -qq
+  fi
   echo "==> starting the cloud ($UP ${args[*]:-})"
   bash "$UP" "${args[@]}"
 else
