@@ -4,12 +4,13 @@
  * bank (a `providers.d` file), restored from there after the originals are gone, and bad requests
  * get Karbor's fault body.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PROVIDER_ID as LOCAL } from '../../src-main/plugins/local/provider';
 import { eventually, NOOP, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { contentTree as tree } from '../helpers/tree';
 
 type Obj = Record<string, unknown>;
 const OFFSITE = '6f1de0c2-3b0a-4f43-9d55-0b7c3f7e2a11';
@@ -18,18 +19,6 @@ let h: Harness;
 let src: string;
 let offsiteBank: string;
 let planId: string;
-
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of fs.readdirSync(root, { withFileTypes: true, recursive: true })) {
-    const abs = path.join(e.parentPath, e.name);
-    const rel = path.relative(root, abs);
-    if (e.isSymbolicLink()) out[rel] = `l ${fs.readlinkSync(abs)}`;
-    else if (e.isFile()) out[rel] = `f ${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`;
-    else out[rel] = 'd';
-  }
-  return out;
-}
 
 function dirSize(dir: string): number {
   let n = 0;

@@ -102,3 +102,16 @@ export function diskUsage(dir: string): { bytes: number; onDisk: number; files: 
   }
   return u;
 }
+
+/** Every entry under `root` by relative path: `d`, `l <target>` or `f <sha256>` (contents only, for comparing restores). */
+export function contentTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of fs.readdirSync(root, { withFileTypes: true, recursive: true })) {
+    const abs = path.join(e.parentPath, e.name);
+    const rel = path.relative(root, abs);
+    if (e.isSymbolicLink()) out[rel] = `l ${fs.readlinkSync(abs)}`;
+    else if (e.isFile()) out[rel] = `f ${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`;
+    else out[rel] = 'd';
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
  * engine: `bank: {type: 'swift' | 's3', …}` in a `providers.d` file, protect a directory, restore
  * it byte for byte, a second engine holding the writer lease fails a checkpoint by name, delete.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { WRITER_LEASE } from '../../src-main/engine/protection/provider-stores';
 import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
 import { collect } from '../banks/stream-util';
 import { removeBucket, removeContainer, s3Credentials, swiftCredentials, TEST_SETTLE_MS, uniqueName } from './bank-cloud';
+import { contentTree as tree } from '../helpers/tree';
 
 type Obj = Record<string, unknown>;
 const SWIFT_PROVIDER = '0b6c1a52-8f3e-4d0c-9a61-5e2f7d4c3b01';
@@ -27,18 +28,6 @@ const bucket = uniqueName('provider');
 let h: Harness | undefined;
 let resource: { id: string; type: string; name: string };
 let src: string;
-
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of fs.readdirSync(root, { withFileTypes: true, recursive: true })) {
-    const abs = path.join(e.parentPath, e.name);
-    const rel = path.relative(root, abs);
-    if (e.isSymbolicLink()) out[rel] = `l ${fs.readlinkSync(abs)}`;
-    else if (e.isFile()) out[rel] = `f ${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`;
-    else out[rel] = 'd';
-  }
-  return out;
-}
 
 /** The bank the engine uses, seen from another engine (same storage, own handle). */
 function otherEngine(provider: string): Bank {
