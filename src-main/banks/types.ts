@@ -40,6 +40,16 @@ export interface BankLease {
   release(): Promise<void>;
 }
 
+/** How a put may be made. */
+export interface PutOptions {
+  /**
+   * Resolve once the object is complete and visible, before it is durable; `flush()` makes it
+   * durable. For many small objects whose durability can be settled at once (a checkpoint's chunks
+   * before the index that names them). Backends whose puts are always durable ignore it.
+   */
+  deferSync?: boolean;
+}
+
 /**
  * Object storage for backups: a flat namespace of immutable-once-written objects under
  * `/`-separated keys, plus leases so only one engine writes a bank at a time.
@@ -61,7 +71,13 @@ export interface Bank {
    *
    * @throws BankFull when the storage is full or over quota; the source stream's own error when it fails.
    */
-  put(key: string, data: Buffer | Readable): Promise<void>;
+  put(key: string, data: Buffer | Readable, opts?: PutOptions): Promise<void>;
+
+  /**
+   * Makes every put made so far with `deferSync` durable (one sync for all of them). Absent on
+   * backends where every put is durable when it resolves.
+   */
+  flush?(): Promise<void>;
 
   /** Reads a whole object into memory. @throws BankNotFound */
   get(key: string): Promise<Buffer>;

@@ -105,7 +105,7 @@ export function compressChunk(data: Uint8Array, opts: CompressChunkOptions = {})
   }
   const bound = z.binding.compressBound(data.length);
   if (z.scratch.length < bound) z.scratch = Buffer.allocUnsafe(bound);
-  const n = z.cctx.compress2(z.scratch, data);
+  const n = looksIncompressible(z, data) ? data.length : z.cctx.compress2(z.scratch, data);
   if (n >= data.length) {
     const out = Buffer.allocUnsafe(1 + data.length);
     out[0] = CODEC_RAW;
@@ -116,6 +116,24 @@ export function compressChunk(data: Uint8Array, opts: CompressChunkOptions = {})
   out[0] = CODEC_ZSTD;
   z.scratch.copy(out, 1, 0, n);
   return out;
+}
+
+/** Chunks at least this large are probed before being compressed whole. */
+const PROBE_FROM = 256 * 1024;
+const PROBE_LENGTH = 64 * 1024;
+/** A probe that shrinks by less than this stands for an incompressible chunk. */
+const PROBE_MIN_SAVING = 0.03;
+
+/**
+ * Whether a large chunk is not worth compressing, judged by compressing 64 KiB from its middle:
+ * random, encrypted and already-compressed data (media, archives) would cost a full zstd pass to
+ * save nothing. Mixed data may lose a little compression; a chunk is never harmed.
+ */
+function looksIncompressible(z: Zstd, data: Uint8Array): boolean {
+  if (data.length < PROBE_FROM) return false;
+  const from = Math.floor((data.length - PROBE_LENGTH) / 2);
+  const n = z.cctx.compress2(z.scratch, data.subarray(from, from + PROBE_LENGTH));
+  return n > PROBE_LENGTH * (1 - PROBE_MIN_SAVING);
 }
 
 /** Which codec a stored chunk uses (throws {@link ChunkCorruptError} for an empty frame or unknown codec). */

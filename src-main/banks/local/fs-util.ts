@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -76,4 +77,26 @@ export async function* tempFiles(root: string): AsyncGenerator<{ file: string; m
       if (st) yield { file: abs, mtimeMs: st.mtimeMs };
     }
   }
+}
+
+/** fsync of one file. */
+export async function syncFile(file: string): Promise<void> {
+  const fh = await fs.open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * `syncfs` of the file system holding `dir` through coreutils' `sync -f` (Node has no binding for
+ * it): one journal commit for everything written there. Resolves false where that is unavailable
+ * (not Linux, no `sync` with `-f`), so the caller syncs file by file instead.
+ */
+export function syncFileSystem(dir: string): Promise<boolean> {
+  if (process.platform !== 'linux') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    execFile('sync', ['-f', dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
+  });
 }

@@ -3,10 +3,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../../engine/clock';
+import { eachLimit } from '../../engine/each-limit';
 import { BankError, BankFull, BankNotFound, isFullError } from '../errors';
 import { validateKey, validateLeaseName, validatePrefix } from '../keys';
-import type { Bank, BankLease, BankObjectStat, LeaseOptions } from '../types';
-import { dirsToSync, errnoCode, LEASE_DIR, MISSING, succeeded, syncDir, tempFiles, TMP_PREFIX, writeAll } from './fs-util';
+import type { Bank, BankLease, BankObjectStat, LeaseOptions, PutOptions } from '../types';
+import {
+  dirsToSync,
+  errnoCode,
+  LEASE_DIR,
+  MISSING,
+  succeeded,
+  syncDir,
+  syncFile,
+  syncFileSystem,
+  tempFiles,
+  TMP_PREFIX,
+  writeAll,
+} from './fs-util';
 import { acquireLocalLease } from './local-lease';
 
 export interface LocalBankOptions {
@@ -26,7 +39,10 @@ const READ_CHUNK = 256 * 1024;
  *
  * A put writes `.tmp-<random>` beside the target, fsyncs it, renames it over the target and
  * fsyncs the directory (and any directories it had to create), so after a crash an object is the
- * old one, the whole new one, or absent, never a prefix. A crash can leave a temp file behind:
+ * old one, the whole new one, or absent, never a prefix. A put with `deferSync` skips both fsyncs
+ * (two journal commits per object, most of the cost of a small object) and `flush()` settles all
+ * such puts at once; until then a power loss may leave them damaged, which the chunk store
+ * repairs on its next write (chunk-store.ts). A crash can leave a temp file behind:
  * `list()` skips dot-names, and `sweepTemp()` (run by `open()`) deletes old ones. Temp files are
  * judged by mtime, which a running put keeps fresh, so only a put stalled for `tempMaxAgeMs`
  * could lose its temp file (and then fail, never corrupt).
@@ -36,6 +52,9 @@ export class LocalBank implements Bank {
   readonly dir: string;
   private readonly clock: Clock;
   private readonly tempMaxAgeMs: number;
+  /** Files put with `deferSync` (and directories that gained entries) not yet flushed. */
+  private readonly unsynced = new Set<string>();
+  private readonly unsyncedDirs = new Set<string>();
 
   constructor(dir: string, opts: LocalBankOptions = {}) {
     this.dir = path.resolve(dir);
@@ -72,9 +91,9 @@ export class LocalBank implements Bank {
     return new BankError(`bank I/O failed in ${this.dir} (${what}): ${(err as Error).message}`, { cause: err });
   }
 
-  async put(key: string, data: Buffer | Readable): Promise<void> {
+  async put(key: string, data: Buffer | Readable, opts: PutOptions = {}): Promise<void> {
     try {
-      await this.putFile(this.file(key), key, data);
+      await this.putFile(this.file(key), key, data, opts.deferSync === true);
     } catch (err) {
       // Like pipeline(): a put that fails (even before reading) destroys its source, so a file
       // or socket behind it is not left open.
@@ -83,7 +102,30 @@ export class LocalBank implements Bank {
     }
   }
 
-  private async putFile(target: string, key: string, data: Buffer | Readable): Promise<void> {
+  /**
+   * Makes the puts made with `deferSync` durable: one `syncfs` of the bank's file system where the
+   * platform has it (`sync -f`, Linux), else an fsync of each such file and of the directories
+   * that gained entries. On failure the same puts stay pending for the next flush.
+   */
+  async flush(): Promise<void> {
+    if (!this.unsynced.size && !this.unsyncedDirs.size) return;
+    const files = [...this.unsynced];
+    const dirs = [...this.unsyncedDirs];
+    this.unsynced.clear();
+    this.unsyncedDirs.clear();
+    try {
+      if (!(await syncFileSystem(this.dir))) {
+        await eachLimit(files, 8, (f) => syncFile(f));
+        await eachLimit(dirs, 8, (d) => syncDir(d));
+      }
+    } catch (err) {
+      files.forEach((f) => this.unsynced.add(f));
+      dirs.forEach((d) => this.unsyncedDirs.add(d));
+      throw this.ioError(err, 'flush written objects to disk');
+    }
+  }
+
+  private async putFile(target: string, key: string, data: Buffer | Readable, deferSync = false): Promise<void> {
     const dir = path.dirname(target);
     const io = <T>(p: Promise<T>): Promise<T> => p.catch((err: unknown) => Promise.reject(this.ioError(err, `write '${key}'`)));
     const { fh, tmp, created } = await this.openTemp(dir, key);
@@ -97,7 +139,7 @@ export class LocalBank implements Bank {
             await io(writeAll(fh, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
           }
         }
-        await io(fh.sync());
+        if (!deferSync) await io(fh.sync());
       } finally {
         await fh.close();
       }
@@ -105,6 +147,11 @@ export class LocalBank implements Bank {
     } catch (err) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw err;
+    }
+    if (deferSync) {
+      this.unsynced.add(target);
+      for (const d of dirsToSync(dir, created)) this.unsyncedDirs.add(d);
+      return;
     }
     for (const d of dirsToSync(dir, created)) await io(syncDir(d));
   }

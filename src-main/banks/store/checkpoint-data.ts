@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { JsonObject } from '../../engine/db/schema/common';
 import type { ResourceData, StoredStream } from '../../engine/providers/types';
 import { type ChunkStore, CorruptData } from './chunk-store';
@@ -45,9 +45,11 @@ export class CheckpointData {
         throw new CorruptData(`stream '${name}' of ${key} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
+    const putData = (data: Readable | Buffer) =>
+      Buffer.isBuffer(data) ? this.store.putBuffer(data, onBytes, signal) : this.store.put(data, onBytes, signal);
     return {
       put: async (name: string, data: Readable | Buffer): Promise<StoredStream & { newBytes: number }> => {
-        const res = await this.store.put(Buffer.isBuffer(data) ? Readable.from([data]) : data, onBytes, signal);
+        const res = await putData(data);
         res.manifest.chunks.forEach((c) => this.refs.add(c.id));
         await this.store.putObject(await manifestKey(name), res.manifest);
         const names = this.written.get(key) ?? [];
@@ -64,11 +66,12 @@ export class CheckpointData {
         }
       },
       store: async (data: Readable | Buffer) => {
-        const res = await this.store.put(Buffer.isBuffer(data) ? Readable.from([data]) : data, onBytes, signal);
+        const res = await putData(data);
         res.manifest.chunks.forEach((c) => this.refs.add(c.id));
         return { manifest: res.manifest as unknown as JsonObject, size: res.manifest.size, newBytes: res.newBytes };
       },
       load: (manifest: JsonObject) => this.store.get(manifest as unknown as Manifest),
+      read: (manifest: JsonObject) => this.store.getBuffer(manifest as unknown as Manifest),
       /** Keeps chunks of an earlier checkpoint that this one reuses (unchanged files). */
       reuse: (manifest: JsonObject) => (manifest as unknown as Manifest).chunks.forEach((c) => this.refs.add(c.id)),
       check: (manifest: JsonObject) => this.store.verify(manifest as unknown as Manifest),
@@ -83,28 +86,12 @@ export class CheckpointData {
 
   /** Writes the index: from now on the checkpoint is complete in the bank. */
   async commit(createdAt: string): Promise<void> {
+    // Every chunk durable before anything names them as a complete checkpoint.
+    await this.store.flush();
     const index: CheckpointIndex = { checkpointId: this.checkpointId, createdAt, resources: Object.fromEntries(this.written) };
     await this.store.putObject(`checkpoints/${this.checkpointId}/refs.json`, [...this.refs]);
     await this.store.putObject(`checkpoints/${this.checkpointId}/index.json`, index);
   }
-}
-
-/**
- * Chunk ids still in use by any checkpoint except `exclude`: committed ones through their
- * `refs.json`, ones being written through their manifests so far. The engine runs a sweep only
- * while no protect writes to the same bank (chunks stored before their manifest are invisible here).
- */
-export async function liveChunks(store: ChunkStore, exclude: string): Promise<Set<string>> {
-  const out = new Set<string>();
-  for await (const key of store.bank.list('checkpoints/')) {
-    if (key.startsWith(`checkpoints/${exclude}/`)) continue;
-    if (key.endsWith('/refs.json')) {
-      for (const id of await store.getObject<string[]>(key)) out.add(id);
-    } else if (key.endsWith('.manifest.json')) {
-      for (const c of (await store.getObject<Manifest>(key)).chunks) out.add(c.id);
-    }
-  }
-  return out;
 }
 
 /** Removes a checkpoint's objects (index first, so it stops counting as stored), then frees unused chunks. */
@@ -115,5 +102,5 @@ export async function deleteCheckpointData(store: ChunkStore, checkpointId: stri
   const keys: string[] = [];
   for await (const k of store.bank.list(`checkpoints/${checkpointId}/`)) keys.push(k);
   for (const k of keys) await store.bank.delete(k);
-  return store.sweep(await liveChunks(store, checkpointId));
+  return store.sweep(await store.liveChunks(checkpointId));
 }

@@ -79,6 +79,8 @@ export type ChunkRequest =
   | { t: 'hash'; n: number; spec: ChunkCodecSpec; data: Uint8Array }
   | { t: 'seal'; n: number; ticket: number; spec: ChunkCodecSpec; id: string }
   | { t: 'drop'; n: number; ticket: number }
+  /** Compress (and encrypt) a chunk the caller hashed itself. */
+  | { t: 'seal-data'; n: number; spec: ChunkCodecSpec; data: Uint8Array; id: string }
   | { t: 'open'; n: number; spec: ChunkCodecSpec; stored: Uint8Array; id: string; length?: number }
   /** Content-defined chunking of one stream (`stream` = the number of its first push). */
   | { t: 'cut'; n: number; stream: number; chunking: FastCdcOptions; data: Uint8Array }

@@ -45,6 +45,11 @@ export interface ChunkWork {
   cutter(chunking: FastCdcOptions): StreamCutter;
   /** Hashes a chunk. The chunk's bytes may be handed to another thread: do not use `data` afterwards. */
   hash(spec: ChunkCodecSpec, data: Buffer): Promise<HashedChunk>;
+  /**
+   * The stored form of a chunk whose id the caller already computed (small streams are hashed
+   * where they are read: one round trip instead of two). `data` may be handed to another thread.
+   */
+  seal(spec: ChunkCodecSpec, data: Buffer, id: string): Promise<Buffer>;
   /** @throws ChunkUnreadable when the stored chunk is damaged or is not the chunk `id` names. */
   open(spec: ChunkCodecSpec, stored: Buffer, id: string, length?: number): Promise<Buffer>;
 }
@@ -67,6 +72,9 @@ export const IN_THREAD: ChunkWork = {
   async hash(spec, data) {
     const id = chunkIdOf(spec, data);
     return { id, seal: async () => sealChunk(spec, data, id), drop: () => undefined };
+  },
+  async seal(spec, data, id) {
+    return sealChunk(spec, data, id);
   },
   async open(spec, stored, id, length) {
     return openChunk(spec, stored, id, length);
@@ -98,6 +106,8 @@ interface Call {
 interface Slot {
   worker: Worker;
   calls: Map<number, Call>;
+  /** Streams being cut here (their chunker state lives in this worker). */
+  streams: number;
   dead?: Error;
 }
 
@@ -153,11 +163,24 @@ export class ChunkWorkerPool implements ChunkWork {
     };
   }
 
+  async seal(spec: ChunkCodecSpec, data: Buffer, id: string): Promise<Buffer> {
+    const bytes = ownedBytes(data);
+    const r = await this.call(this.pick(), { t: 'seal-data', n: ++this.seq, spec, data: bytes, id }, [bytes.buffer as ArrayBuffer]);
+    if (!('data' in r)) throw new Error('chunk worker: unexpected reply to seal');
+    return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+  }
+
   /** Chunking runs in one worker per stream (its state lives there), beside the hashing and compression of its chunks. */
   cutter(chunking: FastCdcOptions): StreamCutter {
-    const slot = this.pick();
+    const slot = this.pickForStream();
     const stream = ++this.seq;
+    slot.streams++;
     let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      slot.streams--;
+    };
     const buffers = (chunks: Uint8Array[]): Buffer[] => chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     return {
       push: async (data) => {
@@ -167,14 +190,14 @@ export class ChunkWorkerPool implements ChunkWork {
         return buffers(r.chunks);
       },
       finish: async () => {
-        open = false;
+        close();
         const r = await this.call(slot, { t: 'cut-end', n: ++this.seq, stream, chunking });
         if (!('chunks' in r) || r.sha256 === undefined) throw new Error('chunk worker: unexpected reply to cut-end');
         return { chunks: buffers(r.chunks), sha256: r.sha256 };
       },
       abandon: () => {
         if (!open) return;
-        open = false;
+        close();
         if (!slot.dead && !this.closed) slot.worker.postMessage({ t: 'cut-drop', n: ++this.seq, stream } satisfies ChunkRequest);
       },
     };
@@ -208,10 +231,21 @@ export class ChunkWorkerPool implements ChunkWork {
     return this.slots.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
   }
 
+  /**
+   * The worker for a new stream's chunking: a new one while under `size`, else the one cutting
+   * the fewest streams. Chunking is the heaviest step and a stream's cutting stays where it
+   * started, so streams starting together (a directory's large files) must not share a worker.
+   */
+  private pickForStream(): Slot {
+    if (this.closed) throw new Error('the chunk worker pool was closed');
+    if (this.slots.length < this.size) return this.start();
+    return this.slots.reduce((a, b) => (b.streams < a.streams || (b.streams === a.streams && b.calls.size < a.calls.size) ? b : a));
+  }
+
   private start(): Slot {
     const worker = this.spawn();
     worker.unref();
-    const slot: Slot = { worker, calls: new Map() };
+    const slot: Slot = { worker, calls: new Map(), streams: 0 };
     worker.on('message', (reply: ChunkReply) => {
       const call = slot.calls.get(reply.n);
       if (!call) return;

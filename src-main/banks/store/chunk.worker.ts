@@ -52,6 +52,11 @@ port.on('message', (m: ChunkRequest) => {
       case 'drop':
         held.delete(m.ticket);
         break;
+      case 'seal-data': {
+        const out = ownedBytes(sealChunk(m.spec, m.data, m.id));
+        send({ n: m.n, data: out }, out);
+        break;
+      }
       case 'cut': {
         const s = stream(m.stream, m.chunking);
         s.whole.update(m.data);

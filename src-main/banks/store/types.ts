@@ -1,8 +1,11 @@
 import type { Readable } from 'node:stream';
+import type { PutOptions } from '../types';
 
 /** The object operations the chunk store needs from a bank backend. */
 export interface ObjectBank {
-  put(key: string, data: Buffer | Readable): Promise<void>;
+  put(key: string, data: Buffer | Readable, opts?: PutOptions): Promise<void>;
+  /** Makes puts made with `deferSync` durable; absent where every put is durable when it resolves. */
+  flush?(): Promise<void>;
   get(key: string): Promise<Buffer>;
   stat(key: string): Promise<{ size: number } | undefined>;
   list(prefix: string): AsyncIterable<string>;

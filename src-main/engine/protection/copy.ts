@@ -29,6 +29,8 @@ export async function copyCheckpointObjects(
     throw new Error(`checkpoint ${sourceId} is not complete in its bank (no index), so it cannot be copied`);
   });
   const ids = await source.getObject<string[]>(`${from}refs.json`);
+  // Before this copy writes anything, so a repair cannot take its objects for a crashed run's.
+  await target.repairUnsynced();
   let newBytes = 0;
   progress({ totalItems: ids.length });
   for (const id of ids) {
@@ -43,6 +45,7 @@ export async function copyCheckpointObjects(
     signal.throwIfAborted();
     await target.bank.put(`${to}${k.slice(from.length)}`, await source.bank.get(k));
   }
+  await target.flush();
   await target.putObject(`${to}index.json`, { ...index, checkpointId: targetId });
   return { chunks: ids.length, newBytes };
 }

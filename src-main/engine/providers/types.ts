@@ -52,14 +52,20 @@ export interface StoredStream {
  * protecting and reads back while restoring or verifying.
  */
 export interface ResourceData {
+  /** Stores a named stream. A Buffer is taken (it may move to a worker thread): do not use it afterwards. */
   put(name: string, data: Readable | Buffer): Promise<StoredStream & { newBytes: number }>;
   get(name: string): Promise<Readable>;
   /** Re-reads and re-hashes the stream; throws naming the damaged part. */
   verify(name: string): Promise<void>;
   list(): Promise<string[]>;
-  /** Stores data without a name; the returned manifest (plain JSON) is kept by the plugin, e.g. in its index. */
+  /**
+   * Stores data without a name; the returned manifest (plain JSON) is kept by the plugin, e.g. in
+   * its index. A Buffer is taken, as by `put`.
+   */
   store(data: Readable | Buffer): Promise<{ manifest: JsonObject; size: number; newBytes: number }>;
   load(manifest: JsonObject): Readable;
+  /** A small stream stored by `store` read whole into memory (no stream machinery per file). */
+  read(manifest: JsonObject): Promise<Buffer>;
   check(manifest: JsonObject): Promise<void>;
   /** Records that this checkpoint keeps using data stored by an earlier one. */
   reuse(manifest: JsonObject): void;

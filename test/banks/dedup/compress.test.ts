@@ -83,6 +83,22 @@ describe('chunk compression (zstd)', () => {
     expect(decompressChunk(frame).equals(jpeg)).toBe(true);
   });
 
+  it('judges a large chunk by a sample from its middle: random there means stored raw without a full zstd pass', () => {
+    const compressible = Buffer.concat([text, text, text]);
+    expect(compressible.length).toBeGreaterThan(256 * 1024);
+    const frame = compressChunk(compressible);
+    expect(frame[0]).toBe(CODEC_ZSTD);
+    expect(decompressChunk(frame).equals(compressible)).toBe(true);
+    // Compressible at both ends, random in the middle where the sample is taken: kept raw, still exact.
+    const mixed = Buffer.concat([text.subarray(0, 300_000), prng(200_000, 9), text.subarray(0, 300_000)]);
+    const raw = compressChunk(mixed);
+    expect(raw[0]).toBe(CODEC_RAW);
+    expect(decompressChunk(raw).equals(mixed)).toBe(true);
+    // Below the probe size the whole chunk is tried, and its compressible part wins.
+    const small = Buffer.concat([text.subarray(0, 60_000), prng(60_000, 10), text.subarray(0, 60_000)]);
+    expect(compressChunk(small)[0]).toBe(CODEC_ZSTD);
+  });
+
   it('handles the empty chunk', () => {
     const frame = compressChunk(new Uint8Array(0));
     expect([...frame]).toEqual([CODEC_RAW]);

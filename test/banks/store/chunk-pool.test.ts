@@ -114,6 +114,16 @@ describe('chunk worker pool', () => {
     }
   });
 
+  it('cuts streams that start together in different workers', async () => {
+    const seen = new Map<number, Worker>();
+    const { pool, started } = watchedPool({ size: 2, onPost: (w, m) => m.t === 'cut' && seen.set(m.stream, w) });
+    pools.push(pool);
+    const store = new ChunkStore(new LocalBank(tempDir()), chunkCodecSpec('sha256'), { work: pool });
+    await Promise.all([store.put(pieces(randomBytes(3 << 20))), store.put(pieces(randomBytes(3 << 20)))]);
+    expect(started).toHaveLength(2);
+    expect(new Set(seen.values()).size).toBe(2);
+  });
+
   it('names the damaged chunk when a chunk read through a worker does not match', async () => {
     const { pool } = watchedPool();
     pools.push(pool);

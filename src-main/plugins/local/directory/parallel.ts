@@ -1,24 +1,4 @@
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight. Small files are dominated by I/O
- * latency (open, fsync, rename), so several at once keep the disk and the chunk workers busy. The
- * first failure stops new calls and is thrown once the running ones have settled.
- */
-export async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: { err: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failed) throw failed.err;
-}
+export { eachLimit } from '../../../engine/each-limit';
 
-/** Files handled at once by one directory resource. */
+/** Files handled at once by one directory resource: small files are dominated by I/O latency. */
 export const FILE_CONCURRENCY = 8;

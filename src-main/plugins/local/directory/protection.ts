@@ -8,6 +8,10 @@ import { eachLimit, FILE_CONCURRENCY } from './parallel';
 import { DIRECTORY_TYPE } from './protectable';
 import { unchanged, utimesSeconds, walkTree, type TreeEntry } from './tree-index';
 
+/** Files up to this size are read into memory at once (FILE_CONCURRENCY of them at most). */
+const SMALL_FILE = 1024 * 1024;
+/** Reads of larger files: about one chunk, each in its own buffer that can move to a chunk worker without a copy. */
+const READ_SIZE = 1024 * 1024;
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } };
 
 function need(data: ResourceData | undefined): ResourceData {
@@ -20,9 +24,7 @@ function strings(v: unknown): string[] | undefined {
 }
 
 async function readIndex(data: ResourceData, manifest: JsonObject): Promise<TreeEntry[]> {
-  const parts: Buffer[] = [];
-  for await (const b of data.load(manifest)) parts.push(b as Buffer);
-  return JSON.parse(Buffer.concat(parts).toString('utf8')) as TreeEntry[];
+  return JSON.parse((await data.read(manifest)).toString('utf8')) as TreeEntry[];
 }
 
 /**
@@ -94,7 +96,11 @@ export const directoryProtection: ProtectionPlugin = {
       // Each file's manifest goes into its own entry, so the index keeps the walk's order.
       await eachLimit(files, FILE_CONCURRENCY, async (e) => {
         ctx.signal.throwIfAborted();
-        const stored = await data.store(createReadStream(path.join(root, e.p)));
+        const abs = path.join(root, e.p);
+        // A small file is read whole: one read instead of a stream, and the chunk store's short path.
+        const stored = await data.store(
+          e.size <= SMALL_FILE ? await fs.readFile(abs) : createReadStream(abs, { highWaterMark: READ_SIZE }),
+        );
         e.data = stored.manifest;
         e.size = stored.size;
         bytes += e.size;
@@ -134,9 +140,22 @@ export const directoryProtection: ProtectionPlugin = {
           await fs.symlink(e.target ?? '', abs);
           await fs.lutimes(abs, utimesSeconds(e), utimesSeconds(e));
         } else if (e.data) {
-          await pipeline(data.load(e.data), createWriteStream(abs, { flags: overwrite ? 'w' : 'wx', mode: e.mode }));
-          await fs.chmod(abs, e.mode);
-          await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
+          const flags = overwrite ? 'w' : 'wx';
+          if (e.size <= SMALL_FILE) {
+            const content = await data.read(e.data);
+            const fh = await fs.open(abs, flags, e.mode);
+            try {
+              await fh.writeFile(content);
+              await fh.chmod(e.mode);
+              await fh.utimes(utimesSeconds(e), utimesSeconds(e));
+            } finally {
+              await fh.close();
+            }
+          } else {
+            await pipeline(data.load(e.data), createWriteStream(abs, { flags, mode: e.mode }));
+            await fs.chmod(abs, e.mode);
+            await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
+          }
           ctx.progress({ items: 1, bytes: e.size });
         }
       },

@@ -26,40 +26,56 @@ export interface WalkOptions {
   exclude?: string[];
 }
 
+/** A visited path: its entry (unless filtered out) and its children, being visited already. */
+interface Visited {
+  entry?: TreeEntry;
+  children: Promise<Visited>[];
+}
+
 /**
  * Walks a tree depth-first in name order without following symlinks. `include` globs (when
  * given) select files; `exclude` globs drop files and whole directories.
+ *
+ * Entries come out in order, but every directory's children are listed and stat'ed as soon as the
+ * directory is read, not when the walk reaches them: a stat is a round trip to the I/O threads,
+ * and thousands of them one after another were most of the time of a protect that found nothing
+ * changed. An error (unreadable directory) surfaces when the walk reaches that path.
  */
 export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGenerator<TreeEntry> {
   const inc = opts.include?.length ? picomatch(opts.include, { dot: true }) : undefined;
   const exc = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : undefined;
-  async function* visit(rel: string): AsyncGenerator<TreeEntry> {
-    const abs = rel ? path.join(root, rel) : root;
-    const st = await fs.lstat(abs, { bigint: true });
-    const base = {
-      p: rel,
-      mode: Number(st.mode) & 0o7777,
-      mtimeMs: statsMs(st.mtimeNs),
-      mtimeNs: st.mtimeNs.toString(),
-      size: Number(st.size),
-      ino: Number(st.ino),
-    };
-    if (st.isSymbolicLink()) {
-      if (!inc || inc(rel)) yield { ...base, t: 'l', target: await fs.readlink(abs) };
-    } else if (st.isDirectory()) {
-      yield { ...base, t: 'd', size: 0 };
-      const names = (await fs.readdir(abs)).sort();
-      for (const name of names) {
-        const child = rel ? `${rel}/${name}` : name;
-        if (exc?.(child)) continue;
-        yield* visit(child);
+  const visit = (rel: string): Promise<Visited> => {
+    const visited = (async (): Promise<Visited> => {
+      const abs = rel ? path.join(root, rel) : root;
+      const st = await fs.lstat(abs, { bigint: true });
+      const base = {
+        p: rel,
+        mode: Number(st.mode) & 0o7777,
+        mtimeMs: statsMs(st.mtimeNs),
+        mtimeNs: st.mtimeNs.toString(),
+        size: Number(st.size),
+        ino: Number(st.ino),
+      };
+      const wanted = !inc || inc(rel);
+      if (st.isSymbolicLink()) return { entry: wanted ? { ...base, t: 'l', target: await fs.readlink(abs) } : undefined, children: [] };
+      if (st.isDirectory()) {
+        const names = (await fs.readdir(abs)).sort();
+        const children = names.map((name) => (rel ? `${rel}/${name}` : name)).filter((child) => !exc?.(child));
+        return { entry: { ...base, t: 'd', size: 0 }, children: children.map(visit) };
       }
-    } else if (st.isFile()) {
-      if (!inc || inc(rel)) yield { ...base, t: 'f' };
-    }
-    // Sockets, FIFOs and devices are not data: skipped.
+      // Sockets, FIFOs and devices are not data: skipped.
+      return { entry: st.isFile() && wanted ? { ...base, t: 'f' } : undefined, children: [] };
+    })();
+    // Awaited when the walk gets there; until then a failure must not count as unhandled.
+    visited.catch(() => undefined);
+    return visited;
+  };
+  async function* flatten(pending: Promise<Visited>): AsyncGenerator<TreeEntry> {
+    const v = await pending;
+    if (v.entry) yield v.entry;
+    for (const child of v.children) yield* flatten(child);
   }
-  yield* visit('');
+  yield* flatten(visit(''));
 }
 
 /**
