@@ -4,12 +4,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { JsonObject } from '../../../engine/db/schema/common';
 import type { ProtectionPlugin, ResourceData } from '../../../engine/providers/types';
-import { eachLimit, FILE_CONCURRENCY } from './parallel';
+import { eachFile, eachLimit, FILE_CONCURRENCY, SMALL_FILE } from './parallel';
 import { DIRECTORY_TYPE } from './protectable';
 import { unchanged, utimesSeconds, walkTree, type TreeEntry } from './tree-index';
 
-/** Files up to this size are read into memory at once (FILE_CONCURRENCY of them at most). */
-const SMALL_FILE = 1024 * 1024;
 /** Reads of larger files: about one chunk, each in its own buffer that can move to a chunk worker without a copy. */
 const READ_SIZE = 1024 * 1024;
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } };
@@ -94,7 +92,7 @@ export const directoryProtection: ProtectionPlugin = {
         }
       }
       // Each file's manifest goes into its own entry, so the index keeps the walk's order.
-      await eachLimit(files, FILE_CONCURRENCY, async (e) => {
+      await eachFile(files, async (e) => {
         ctx.signal.throwIfAborted();
         const abs = path.join(root, e.p);
         // A small file is read whole: one read instead of a stream, and the chunk store's short path.
@@ -129,9 +127,8 @@ export const directoryProtection: ProtectionPlugin = {
     );
     // Directories first (the index lists a directory before its contents), then files and links.
     for (const e of entries) if (e.t === 'd') await fs.mkdir(e.p ? path.join(target, e.p) : target, { recursive: true });
-    await eachLimit(
+    await eachFile(
       entries.filter((e) => e.t !== 'd'),
-      FILE_CONCURRENCY,
       async (e) => {
         ctx.signal.throwIfAborted();
         const abs = path.join(target, e.p);
