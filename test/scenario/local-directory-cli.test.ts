@@ -73,9 +73,21 @@ async function verify(checkpointId: string): Promise<Obj> {
   return settled(`/verifications/${created.id}`, 'verification', 'in_progress');
 }
 
-/** Chunk ids a committed checkpoint refers to, as the bank records them. */
+/**
+ * Chunk ids a committed checkpoint refers to, as the bank records them: `refs.json` lists pieces
+ * (chunks holding JSON lists of ids), read here straight from the chunk files.
+ */
 function refs(checkpointId: string): Set<string> {
-  return new Set(JSON.parse(fs.readFileSync(path.join(bank, 'checkpoints', checkpointId, 'refs.json'), 'utf8')) as string[]);
+  const listed = JSON.parse(fs.readFileSync(path.join(bank, 'checkpoints', checkpointId, 'refs.json'), 'utf8')) as {
+    pieces: { chunks: { id: string }[] }[];
+  };
+  const out = new Set<string>();
+  for (const piece of listed.pieces) {
+    const json = Buffer.concat(piece.chunks.map((c) => decompressChunk(fs.readFileSync(chunkFile(c.id))))).toString('utf8');
+    for (const id of JSON.parse(json) as string[]) out.add(id);
+    piece.chunks.forEach((c) => out.add(c.id));
+  }
+  return out;
 }
 const chunkFile = (id: string): string => path.join(bank, 'chunks', id.slice(0, 2), id);
 const pick = (snap: Record<string, EntryMeta>, keep: (p: string) => boolean): Record<string, EntryMeta> =>

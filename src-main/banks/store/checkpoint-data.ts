@@ -86,10 +86,9 @@ export class CheckpointData {
 
   /** Writes the index: from now on the checkpoint is complete in the bank. */
   async commit(createdAt: string): Promise<void> {
-    // Every chunk durable before anything names them as a complete checkpoint.
-    await this.store.flush();
     const index: CheckpointIndex = { checkpointId: this.checkpointId, createdAt, resources: Object.fromEntries(this.written) };
-    await this.store.putObject(`checkpoints/${this.checkpointId}/refs.json`, [...this.refs]);
+    // Flushes every chunk (the pieces too) before it is written: all durable before the index names them.
+    await this.store.writeRefs(`checkpoints/${this.checkpointId}/refs.json`, this.refs);
     await this.store.putObject(`checkpoints/${this.checkpointId}/index.json`, index);
   }
 }

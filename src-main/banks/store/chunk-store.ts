@@ -5,6 +5,7 @@ import { BankEncryptionMismatch, hasKeyConfig, openBankKeys } from './bank-keys'
 import { chunkIdOf, ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
 import { DEFAULT_FASTCDC_OPTIONS } from '../dedup/fastcdc';
 import { IN_THREAD, type ChunkWork, type HashedChunk } from './chunk-pool';
+import { loadPieces, storePieces } from './pieces';
 import { keyedId, SealedCorrupt, seal, unseal } from './sealed';
 import type { Manifest, ObjectBank, PutResult } from './types';
 
@@ -23,6 +24,13 @@ export const UNSYNCED_MARKER = 'state/unsynced-chunks';
  */
 const MARKER_OWNER = `${randomUUID()}\n`;
 const noop = (): void => undefined;
+/** A chunk list piece: about 128 ids (8.5 KiB of JSON), one small chunk. */
+const REF_PIECES = { average: 128, max: 2048 };
+
+/** `refs.json`: the pieces holding a checkpoint's sorted chunk ids. */
+interface RefsObject {
+  pieces: Manifest[];
+}
 /** Input handed to the cutter at once: fewer, larger messages to a worker. */
 const CUT_BATCH = 1024 * 1024;
 
@@ -348,12 +356,35 @@ export class ChunkStore {
     for await (const key of this.bank.list('checkpoints/')) {
       if (exclude !== undefined && key.startsWith(`checkpoints/${exclude}/`)) continue;
       if (key.endsWith('/refs.json')) {
-        for (const id of await this.getObject<string[]>(key)) out.add(id);
+        for (const id of await this.readRefs(key)) out.add(id);
       } else if (key.endsWith('.manifest.json')) {
         for (const c of (await this.getObject<Manifest>(key)).chunks) out.add(c.id);
       }
     }
     return out;
+  }
+
+  /**
+   * Records the chunk ids a checkpoint uses as `key` (its `refs.json`): the sorted ids in pieces
+   * stored as chunks themselves (pieces.ts), so the next checkpoint, sharing most chunks, shares
+   * most pieces too; the object lists the pieces. Returns the pieces' chunk ids.
+   */
+  async writeRefs(key: string, ids: Iterable<string>): Promise<string[]> {
+    const pieces = await storePieces([...ids].sort(), (id) => id, REF_PIECES, async (json) => (await this.putBuffer(json)).manifest);
+    await this.flush();
+    await this.putObject(key, { pieces } satisfies RefsObject);
+    return pieces.flatMap((p) => p.chunks.map((c) => c.id));
+  }
+
+  /**
+   * The chunk ids a `refs.json` names, the pieces' own chunks included. Reads both the pieces and
+   * the older plain list of ids.
+   */
+  async readRefs(key: string): Promise<string[]> {
+    const refs = await this.getObject<RefsObject | string[]>(key);
+    if (Array.isArray(refs)) return refs;
+    const ids = await loadPieces<string, Manifest>(refs.pieces, (m) => this.getBuffer(m));
+    return [...refs.pieces.flatMap((p) => p.chunks.map((c) => c.id)), ...ids];
   }
 
   /** Writes a small JSON object (manifest, index), encrypted in an encrypted bank. */

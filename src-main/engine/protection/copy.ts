@@ -28,7 +28,7 @@ export async function copyCheckpointObjects(
   const index = await source.getObject<CheckpointIndex>(`${from}index.json`).catch(() => {
     throw new Error(`checkpoint ${sourceId} is not complete in its bank (no index), so it cannot be copied`);
   });
-  const ids = await source.getObject<string[]>(`${from}refs.json`);
+  const ids = await source.readRefs(`${from}refs.json`);
   // Before this copy writes anything, so a repair cannot take its objects for a crashed run's.
   await target.repairUnsynced();
   let newBytes = 0;

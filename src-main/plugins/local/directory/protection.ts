@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { JsonObject } from '../../../engine/db/schema/common';
 import type { ProtectionPlugin, ResourceData } from '../../../engine/providers/types';
+import { loadPieces, storePieces } from '../../../banks/store/pieces';
 import { eachFile, eachLimit, FILE_CONCURRENCY, SMALL_FILE } from './parallel';
 import { DIRECTORY_TYPE } from './protectable';
 import { unchanged, utimesSeconds, walkTree, type TreeEntry } from './tree-index';
@@ -21,8 +22,24 @@ function strings(v: unknown): string[] | undefined {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 }
 
+/** A tree index piece: about 64 entries. */
+const INDEX_PIECES = { average: 64, max: 1024 };
+
+/** The stored tree index: its entries in pieces (pieces.ts), so a small change stores a small piece. */
+interface IndexObject {
+  pieces: JsonObject[];
+}
+
+async function writeIndex(data: ResourceData, entries: TreeEntry[]): Promise<JsonObject> {
+  const pieces = await storePieces(entries, (e) => e.p, INDEX_PIECES, async (json) => (await data.store(json)).manifest);
+  return (await data.store(Buffer.from(JSON.stringify({ pieces } satisfies IndexObject)))).manifest;
+}
+
+/** Reads an index written by {@link writeIndex}, or the single list of entries older checkpoints hold. */
 async function readIndex(data: ResourceData, manifest: JsonObject): Promise<TreeEntry[]> {
-  return JSON.parse((await data.read(manifest)).toString('utf8')) as TreeEntry[];
+  const stored = JSON.parse((await data.read(manifest)).toString('utf8')) as TreeEntry[] | IndexObject;
+  if (Array.isArray(stored)) return stored;
+  return loadPieces<TreeEntry, JsonObject>(stored.pieces, (m) => data.read(m));
 }
 
 /**
@@ -104,8 +121,8 @@ export const directoryProtection: ProtectionPlugin = {
         bytes += e.size;
         ctx.progress({ items: 1, bytes: stored.size });
       });
-      const index = await data.store(Buffer.from(JSON.stringify(entries)));
-      return { root, files: entries.filter((e) => e.t === 'f').length, bytes, index: index.manifest };
+      const index = await writeIndex(data, entries);
+      return { root, files: entries.filter((e) => e.t === 'f').length, bytes, index };
     },
   },
   async restore(ctx) {
