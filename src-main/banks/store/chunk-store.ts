@@ -370,7 +370,12 @@ export class ChunkStore {
    * most pieces too; the object lists the pieces. Returns the pieces' chunk ids.
    */
   async writeRefs(key: string, ids: Iterable<string>): Promise<string[]> {
-    const pieces = await storePieces([...ids].sort(), (id) => id, REF_PIECES, async (json) => (await this.putBuffer(json)).manifest);
+    const pieces = await storePieces(
+      [...ids].sort(),
+      (id) => id,
+      REF_PIECES,
+      async (json) => (await this.putBuffer(json)).manifest,
+    );
     await this.flush();
     await this.putObject(key, { pieces } satisfies RefsObject);
     return pieces.flatMap((p) => p.chunks.map((c) => c.id));

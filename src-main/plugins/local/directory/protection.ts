@@ -31,7 +31,12 @@ interface IndexObject {
 }
 
 async function writeIndex(data: ResourceData, entries: TreeEntry[]): Promise<JsonObject> {
-  const pieces = await storePieces(entries, (e) => e.p, INDEX_PIECES, async (json) => (await data.store(json)).manifest);
+  const pieces = await storePieces(
+    entries,
+    (e) => e.p,
+    INDEX_PIECES,
+    async (json) => (await data.store(json)).manifest,
+  );
   return (await data.store(Buffer.from(JSON.stringify({ pieces } satisfies IndexObject)))).manifest;
 }
 
