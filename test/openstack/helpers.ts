@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, fromEnv, jsonCall, OpenStackError, type OpenStack } from '../../src-main/plugins/openstack/client';
-import { eventually, type Harness } from '../helpers/harness';
+import { eventually, tempDir, type Harness } from '../helpers/harness';
 
 export const OSBOX = process.env.OSBOX ?? '/tmp/osbox';
 export const OS_INFRA = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
@@ -61,6 +62,44 @@ export async function scratchProject(os: OpenStack, name: string, dir: string): 
   return { projectId: project.id, cloudsFile };
 }
 
+/** A project with its own user (role `member`, the project as its default), for tests that must not run as admin. */
+export interface MemberProject {
+  projectId: string;
+  userId: string;
+  username: string;
+  password: string;
+  /** The user's connection, scoped to the project. */
+  os: OpenStack;
+}
+
+export async function memberProject(name: string): Promise<MemberProject> {
+  const s = admin().session;
+  const call = <T>(method: string, p: string, json?: unknown): Promise<T> =>
+    jsonCall<T>(s, 'keystone', 'identity', { method, path: p, json });
+  const { project } = await call<{ project: { id: string } }>('POST', '/projects', { project: { name, domain_id: 'default' } });
+  const password = `pw-${randomBytes(9).toString('base64url')}`;
+  const { user } = await call<{ user: { id: string } }>('POST', '/users', {
+    user: { name: `${name}-user`, password, domain_id: 'default', default_project_id: project.id },
+  });
+  const { roles } = await call<{ roles: { id: string }[] }>('GET', '/roles?name=member');
+  await s.identity({ method: 'PUT', path: `/projects/${project.id}/users/${user.id}/roles/${roles[0]?.id ?? ''}` });
+  const env = fromEnv();
+  const os = connect({
+    ...env,
+    name,
+    auth: { auth_url: env.auth.auth_url, username: `${name}-user`, password, user_domain_id: 'default', project_id: project.id },
+  });
+  return { projectId: project.id, userId: user.id, username: `${name}-user`, password, os };
+}
+
+/** Deletes a member project's content, the project and its user (best effort, like `dropProject`). */
+export async function dropMemberProject(p: MemberProject): Promise<void> {
+  await dropProject(p.os, p.projectId);
+  await admin()
+    .session.identity({ method: 'DELETE', path: `/users/${p.userId}` })
+    .catch((err: unknown) => console.warn(`cleanup: user ${p.userId}: ${err instanceof Error ? err.message : String(err)}`));
+}
+
 /**
  * The active image of a Cinder volume of this rig's NFS backend, when its layout has it:
  * `volume-<id>` (raw) at first; once a snapshot of the attached volume was deleted, the qcow2
@@ -78,6 +117,44 @@ export function volumeImage(id: string): { file: string; format: string } | unde
   if (!fs.existsSync(file)) return undefined;
   const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', file], { encoding: 'utf8' })) as { format: string };
   return { file, format: info.format };
+}
+
+/** Reads `n` bytes at `offset` of a volume's image (undefined when the backend hides it). */
+export function readVolume(id: string, offset: number, n: number): Buffer | undefined {
+  const img = volumeImage(id);
+  if (!img) return undefined;
+  let file = img.file;
+  if (img.format !== 'raw') {
+    // qcow2: read from a (sparse) raw copy
+    file = path.join(tempDir('karbor-os-read-'), 'volume.raw');
+    execFileSync('qemu-img', ['convert', '-U', '-f', img.format, '-O', 'raw', img.file, file]);
+  }
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    fs.readSync(fd, b, 0, n, offset);
+    return b;
+  } finally {
+    fs.closeSync(fd);
+    if (file !== img.file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
+/** Writes `data` at `offset` of a volume's image; false when the backend hides it. */
+export function writeVolume(id: string, offset: number, data: Buffer): boolean {
+  const img = volumeImage(id);
+  if (!img) return false;
+  if (img.format !== 'raw') {
+    const src = path.join(tempDir('karbor-os-write-'), 'part');
+    fs.writeFileSync(src, data);
+    execFileSync('qemu-io', ['-f', img.format, '-c', `write -q -s ${src} ${offset} ${data.length}`, img.file]);
+    return true;
+  }
+  const fd = fs.openSync(img.file, 'r+');
+  fs.writeSync(fd, data, 0, data.length, offset);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  return true;
 }
 
 export async function checkpoint(

@@ -9,12 +9,13 @@ import { protectableContext } from '../protectables/context';
 import { buildResourceGraph, packResourceGraph, type GraphNode } from '../protectables/resource-graph';
 import type { Resource } from '../protectables/types';
 import type { Provider } from '../providers/registry';
-import type { ProtectionPlugin, ResourceContext, ResourceData } from '../providers/types';
+import type { ProtectionPlugin, ResourceContext, ResourceData, RestoreTarget } from '../providers/types';
 import { CheckpointData, deleteCheckpointData } from '../../banks/store/checkpoint-data';
 import { copyCheckpointObjects } from './copy';
 import { Limiter } from './limiter';
 import type { ProviderStores } from './provider-stores';
 import { ProgressTracker } from './progress';
+import { RunValues } from './run-scope';
 
 export interface ResourceOutcome {
   status: Record<string, string>;
@@ -197,13 +198,21 @@ export class ProtectionRunner {
     }
   }
 
-  /** Restores children before parents, handing each the new ids of what was restored before it. */
-  async restore(cp: Checkpoint, parameters: JsonObject, restoreTarget: string | null = null): Promise<ResourceOutcome> {
+  /**
+   * Restores children before parents, handing each the new ids of what was restored before it.
+   * What the resources share (a login to the target) is disposed of when the restore ends.
+   */
+  async restore(cp: Checkpoint, parameters: JsonObject, target: RestoreTarget | null = null): Promise<ResourceOutcome> {
     const restored = new Map<string, string>();
-    return this.eachStored(cp, 'restore', parameters, async (plugin, c) => {
-      const res = await plugin.restore?.({ ...c, restoredIds: restored, restoreTarget });
-      restored.set(resourceKey(c.resource), (res && res.newId) ?? c.resource.id);
-    });
+    const run = new RunValues();
+    try {
+      return await this.eachStored(cp, 'restore', parameters, async (plugin, c) => {
+        const res = await plugin.restore?.({ ...c, restoredIds: restored, target, run });
+        restored.set(resourceKey(c.resource), (res && res.newId) ?? c.resource.id);
+      });
+    } finally {
+      await run.close();
+    }
   }
 
   async verify(cp: Checkpoint, parameters: JsonObject): Promise<ResourceOutcome> {

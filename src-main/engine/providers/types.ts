@@ -1,4 +1,5 @@
 import type { JsonObject } from '../db/schema/common';
+import type { RestoreAuth } from '../db/schema/restores';
 import type { Readable } from 'node:stream';
 import type { Resource } from '../protectables/types';
 
@@ -94,10 +95,39 @@ export interface StoredResourceContext extends ResourceContext {
   savedInfo: JsonObject;
 }
 
+/**
+ * Where a restore goes when it names a place other than the resources' origin: Karbor's
+ * `restore_target` and `restore_auth`. What the target means is the family's to say (the
+ * OpenStack plugins: a Keystone auth URL).
+ */
+export interface RestoreTarget {
+  /** `restore_target` as the caller gave it. */
+  url: string;
+  /**
+   * `restore_auth` in clear. It lives only in memory for the length of the restore: the database
+   * holds the masked form from the start, and nothing may log or echo it.
+   */
+  auth: RestoreAuth | null;
+}
+
+/**
+ * Values the resources of one run share (e.g. one login to a restore target, made by the first
+ * resource that needs it), disposed of when the run ends.
+ */
+export interface RunScope {
+  /**
+   * The value under `key`, made by `make` on first use in this run; later callers get the same
+   * promise, a rejected one included (a failed login is not retried per resource).
+   */
+  shared<T>(key: string, make: () => Promise<T>, dispose?: (value: T) => Promise<void> | void): Promise<T>;
+}
+
 export interface RestoreContext extends StoredResourceContext {
   /** New ids of resources restored before this one (children first), keyed `<type>#<old id>`. */
   restoredIds: ReadonlyMap<string, string>;
-  restoreTarget: string | null;
+  /** The restore's target; null restores where the resources came from. */
+  target: RestoreTarget | null;
+  run: RunScope;
 }
 
 export interface ProtectHooks {

@@ -11,6 +11,7 @@ import type { JobQueue } from '../jobs';
 import type { OperationLogService } from '../operation-logs/service';
 import { listPage, parsePage, type RawPageQuery } from '../paging';
 import type { ProtectionRunner, ResourceOutcome } from '../protection/runner';
+import type { RestoreTarget } from '../providers/types';
 import { canSee, projectScope } from '../scope';
 import { requireUuid } from '../validate';
 
@@ -74,7 +75,7 @@ class CheckpointRunService {
     private readonly run: (
       cp: ReturnType<CheckpointService['get']>,
       p: JsonObject,
-      restoreTarget: string | null,
+      target: RestoreTarget | null,
     ) => Promise<ResourceOutcome>,
   ) {}
 
@@ -109,7 +110,8 @@ class CheckpointRunService {
     return row;
   }
 
-  protected start(caller: Caller, input: RestoreInput, extra: Partial<Row>): Row {
+  /** Records the run and queues it; `target` (with its secret) reaches only the job, never the row. */
+  protected start(caller: Caller, input: RestoreInput, extra: Partial<Row>, target: RestoreTarget | null = null): Row {
     const provider = this.ctx.providers.get(requireUuid(input.provider_id, `${this.kind}.provider_id`));
     const cp = this.checkpoints.requireAvailable(caller, provider.definition.id, input.checkpoint_id, `${this.kind}.checkpoint_id`);
     this.ctx.providers.validateParameters(
@@ -153,7 +155,7 @@ class CheckpointRunService {
       let error: string | undefined;
       const set: Partial<Row> = {};
       try {
-        const outcome = await this.run(cp, input.parameters, row.restoreTarget);
+        const outcome = await this.run(cp, input.parameters, target);
         status = outcome.failed ? 'fail' : 'success';
         set.resourcesStatus = outcome.status;
         set.resourcesReason = outcome.reason;
@@ -164,8 +166,6 @@ class CheckpointRunService {
       } catch (err) {
         error = errorText(err);
       }
-      // A password is kept only while the run needs it.
-      if (this.kind === 'restore') set.restoreAuth = maskAuth(row.restoreAuth);
       this.ctx.db
         .update(this.table)
         .set({ ...set, status, updatedAt: formatTimestamp(this.ctx.clock.now()) })
@@ -211,15 +211,17 @@ export class RestoreService extends CheckpointRunService {
   get(caller: Caller, id: string): Restore {
     return restoreView(this.getRow(caller, id));
   }
+  /**
+   * Starts a restore. `restore_auth` is stored masked from the start: the clear secret goes
+   * only to the running job, with `restore_target` (without a target it is not needed, and
+   * dropped), and is gone when the job ends; an engine that stops mid-restore has nothing to forget.
+   */
   create(caller: Caller, input: RestoreInput): Restore {
     const auth = input.restore_auth ?? null;
     if (auth && (typeof auth !== 'object' || Array.isArray(auth))) throw new Invalid('restore.restore_auth must be an object');
-    const provider = this.ctx.providers.get(requireUuid(input.provider_id, 'restore.provider_id'));
-    // Only providers that act on a remote target need the secret while the restore runs.
-    const needsAuth = Boolean(input.restore_target) && provider.definition.plugins.some((p) => p !== 'noop');
-    return restoreView(
-      this.start(caller, input, { restoreTarget: input.restore_target ?? null, restoreAuth: needsAuth ? auth : maskAuth(auth) }),
-    );
+    const url = input.restore_target ?? null;
+    const target = url ? { url, auth } : null;
+    return restoreView(this.start(caller, input, { restoreTarget: url, restoreAuth: maskAuth(auth) }, target));
   }
 }
 

@@ -4,6 +4,7 @@ import type { JsonObject } from '../../engine/db/schema/common';
 import type { ProtectionPlugin, ResourceData } from '../../engine/providers/types';
 import { GLANCE_READONLY } from './client/glance';
 import { asText, IMAGE_TYPE, type OpenStackConnections } from './connections';
+import { restoreConnection } from './restore-target';
 
 const str = { type: 'string' };
 
@@ -30,8 +31,8 @@ function hasher(algo: string, onChunk?: (n: number) => void): { stream: Transfor
 /**
  * `OS::Glance::Image`: the image's data is streamed from Glance into the bank's deduplicated
  * store (an unchanged image costs no new chunks) and checked against Glance's checksum on the
- * way; restore uploads a new image with the saved formats and properties and checks that Glance
- * computed the same checksum.
+ * way; restore uploads a new image with the saved formats and properties (into the restore
+ * target's project when the restore names one) and checks that Glance computed the same checksum.
  */
 export function imageProtection(conns: OpenStackConnections): ProtectionPlugin {
   return {
@@ -112,7 +113,7 @@ export function imageProtection(conns: OpenStackConnections): ProtectionPlugin {
     async restore(ctx) {
       const data = need(ctx.data);
       const s = ctx.savedInfo;
-      const os = conns.forResource(ctx.providerId, ctx.resource);
+      const os = await restoreConnection(conns, ctx);
       const name =
         typeof ctx.parameters.restore_name === 'string' && ctx.parameters.restore_name ? ctx.parameters.restore_name : asText(s.name);
       const fields: Record<string, unknown> = {

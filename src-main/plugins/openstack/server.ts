@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../engine/db/schema/common';
 import type { ProtectionPlugin } from '../../engine/providers/types';
 import { asText, IMAGE_TYPE, SERVER_TYPE, VOLUME_TYPE, type OpenStackConnections } from './connections';
+import { restoreConnection } from './restore-target';
 
 const str = { type: 'string' };
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -16,7 +17,9 @@ interface SavedAttachment {
  * `OS::Nova::Server`: protect saves what it takes to boot the server again (flavor, key,
  * networks, security groups, metadata, block-device mapping); its image and volumes are its
  * dependents, protected by their own plugins. Restore boots a new server from the restored (or
- * original) image and attaches the restored volumes at their saved devices.
+ * original) image and attaches the restored volumes at their saved devices, in the restore
+ * target's project when the restore names one (its flavor and network: `restore_flavor_id`,
+ * `restore_net_id`; the saved key pair only if the target user has one of that name).
  */
 export function serverProtection(conns: OpenStackConnections): ProtectionPlugin {
   return {
@@ -85,7 +88,7 @@ export function serverProtection(conns: OpenStackConnections): ProtectionPlugin 
       },
     },
     async restore(ctx) {
-      const os = conns.forResource(ctx.providerId, ctx.resource);
+      const os = await restoreConnection(conns, ctx);
       const s = ctx.savedInfo;
       const p = ctx.parameters;
       const attachments = (Array.isArray(s.attachments) ? s.attachments : []) as unknown as SavedAttachment[];
@@ -131,7 +134,11 @@ export function serverProtection(conns: OpenStackConnections): ProtectionPlugin 
   };
 }
 
-/** `OS::Keystone::Project`: a container for its servers, volumes and images; its own saved info names it. */
+/**
+ * `OS::Keystone::Project`: a container for its servers, volumes and images; its own saved info
+ * names it. Restore creates no project: its resources go back into it, or into the restore
+ * target's project, which becomes its new id (so the result names where everything went).
+ */
 export function projectProtection(conns: OpenStackConnections): ProtectionPlugin {
   return {
     name: 'os-keystone-project',
@@ -147,6 +154,11 @@ export function projectProtection(conns: OpenStackConnections): ProtectionPlugin
         if (pr.id !== ctx.resource.id) throw new Error(`keystone: the session is scoped to project ${pr.id}, not ${ctx.resource.id}`);
         return { project_id: pr.id, name: pr.name, domain_id: pr.domain_id };
       },
+    },
+    async restore(ctx) {
+      if (!ctx.target) return;
+      const target = await restoreConnection(conns, ctx);
+      return { newId: await target.session.projectId() };
     },
   };
 }

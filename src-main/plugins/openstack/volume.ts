@@ -4,7 +4,8 @@ import type { ProtectContext, ProtectionPlugin } from '../../engine/providers/ty
 import type { OpenStack } from './client';
 import type { CinderBackup } from './client/cinder';
 import { OpenStackError } from './client/errors';
-import { asText, VOLUME_TYPE, type OpenStackConnections } from './connections';
+import { VOLUME_TYPE, type OpenStackConnections } from './connections';
+import { restoreVolume } from './volume-restore';
 
 const str = { type: 'string' };
 /** Marks a backup whose checkpoint is gone but whose incrementals still need it. */
@@ -145,8 +146,8 @@ export async function deleteBackupChain(os: OpenStack, backupId: string, parentH
  * `OS::Cinder::Volume` through Cinder backups. `backup_mode` `auto` (the default) makes an
  * incremental backup when the plan's previous checkpoint holds an available backup of the
  * volume, else a full one. Attached volumes are backed up from a forced snapshot, which is
- * deleted afterwards. Restore creates a new volume from the backup; deleting the checkpoint
- * deletes the backup.
+ * deleted afterwards. Restore creates a new volume from the backup (in another project through
+ * a volume transfer, see `volume-restore.ts`); deleting the checkpoint deletes the backup.
  */
 export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin {
   return {
@@ -221,25 +222,7 @@ export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin 
         return info;
       },
     },
-    async restore(ctx) {
-      const os = conns.forResource(ctx.providerId, ctx.resource);
-      const s = ctx.savedInfo;
-      if (typeof s.backup_id !== 'string') throw new Error('saved info names no backup');
-      const p = ctx.parameters;
-      const target = typeof p.volume_id === 'string' && p.volume_id ? p.volume_id : undefined;
-      const name =
-        typeof p.restore_name === 'string' && p.restore_name
-          ? p.restore_name
-          : typeof s.name === 'string' && s.name
-            ? s.name
-            : `restored ${asText(s.volume_id)}`;
-      const backup = await os.cinder.getBackup(s.backup_id);
-      if (!backup) throw new Error(`cinder: backup ${s.backup_id} no longer exists`);
-      const volumeId = await os.cinder.restoreBackup(s.backup_id, target ? { volume_id: target } : { name });
-      await os.cinder.waitVolume(volumeId, ['available'], ctx.signal);
-      ctx.progress({ items: 1 });
-      return { newId: volumeId };
-    },
+    restore: (ctx) => restoreVolume(conns, ctx),
     async verify(ctx) {
       const os = conns.forResource(ctx.providerId, ctx.resource);
       const id = ctx.savedInfo.backup_id;

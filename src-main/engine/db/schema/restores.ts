@@ -4,7 +4,7 @@ import { timestamps, type JsonObject } from './common';
 export interface RestoreAuth {
   type?: string;
   username?: string;
-  /** Kept only while a restore that needs it runs; always shown as `***`. */
+  /** Stored and shown only as `***`; the clear value lives in memory while the restore runs. */
   password?: string;
   [key: string]: unknown;
 }

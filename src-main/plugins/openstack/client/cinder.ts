@@ -1,6 +1,6 @@
 import { OpenStackError } from './errors';
 import { jsonCall, type Session, type SessionCall } from './keystone';
-import { negotiateMicroversion } from './microversion';
+import { compareVersions, negotiateMicroversion } from './microversion';
 import { waitForStatus } from './wait';
 
 export interface CinderAttachment {
@@ -71,6 +71,14 @@ export interface CinderGroupSnapshot {
   status: string;
   group_id: string;
   group_type_id?: string;
+}
+
+/** A volume transfer; `auth_key` is in the create answer only and is as secret as a password. */
+export interface CinderTransfer {
+  id: string;
+  volume_id: string;
+  name: string | null;
+  auth_key?: string;
 }
 
 export interface BackupRequest {
@@ -202,6 +210,33 @@ export class CinderClient {
 
   waitBackup(id: string, ready: string[], signal?: AbortSignal, timeoutMs = 3_600_000): Promise<CinderBackup | undefined> {
     return waitForStatus(() => this.getBackup(id), { what: `cinder backup ${id}`, ready, timeoutMs, signal });
+  }
+
+  // ---- volume transfers: the owning project offers a volume, another project accepts it with the key
+  private async transfers(): Promise<string> {
+    return compareVersions(await this.microversion(), '3.55') >= 0 ? '/volume-transfers' : '/os-volume-transfer';
+  }
+
+  /** Offers a volume to another project. Not retried: a repeated POST would answer 400 (the volume is awaiting transfer). */
+  async createTransfer(volumeId: string, name?: string): Promise<CinderTransfer & { auth_key: string }> {
+    const path = await this.transfers();
+    const res = await this.json<{ transfer: CinderTransfer }>({ method: 'POST', path, json: { transfer: { volume_id: volumeId, name } } });
+    const t = res.transfer;
+    if (!t.auth_key) throw new OpenStackError('cinder', 'POST', path, undefined, 'the transfer came without its auth key');
+    return { ...t, auth_key: t.auth_key };
+  }
+
+  async listTransfers(): Promise<CinderTransfer[]> {
+    return (await this.json<{ transfers: CinderTransfer[] }>({ method: 'GET', path: `${await this.transfers()}/detail` })).transfers;
+  }
+
+  /** Takes the offered volume into this session's project. */
+  async acceptTransfer(id: string, authKey: string): Promise<void> {
+    await this.json({ method: 'POST', path: `${await this.transfers()}/${id}/accept`, json: { accept: { auth_key: authKey } } });
+  }
+
+  async deleteTransfer(id: string): Promise<void> {
+    await this.json({ method: 'DELETE', path: `${await this.transfers()}/${id}`, ok: okOr404 });
   }
 
   // ---- generic volume groups

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEngine, type Caller, type Engine } from '../../src-main/engine';
+import type { ProtectablePlugin, Resource } from '../../src-main/engine/protectables/types';
+import type { ProtectionPlugin, RestoreTarget } from '../../src-main/engine/providers/types';
+import { eventually, tempDir } from '../helpers/harness';
+
+const caller: Caller = { projectId: 'p1', isAdmin: false };
+const PROVIDER = '0c3c1b7e-0000-4000-8000-000000000002';
+const SECRET = 'pw-that-must-not-be-stored';
+const server: Resource = { type: 'Test::Server', id: randomUUID(), name: 'app' };
+const disk: Resource = { type: 'Test::Disk', id: randomUUID(), name: 'disk' };
+
+const protectables: ProtectablePlugin[] = ['Test::Server', 'Test::Disk'].map((type) => ({
+  type,
+  dependentTypes: type === 'Test::Server' ? ['Test::Disk'] : [],
+  listInstances: () => Promise.resolve([]),
+  showInstance: () => Promise.resolve(undefined),
+  dependents: (_c, r) => Promise.resolve(r.id === server.id ? [disk] : []),
+}));
+
+/** Restores through one shared "login" per run, made from the target it is handed. */
+function targetPlugin() {
+  const seen: (RestoreTarget | null)[] = [];
+  const logins: string[] = [];
+  const disposed: string[] = [];
+  const gate = { hold: undefined as Promise<void> | undefined, started: false };
+  const plugin: ProtectionPlugin = {
+    name: 'targeted',
+    supportedTypes: ['Test::Server', 'Test::Disk'],
+    schemas: () => ({ options: { type: 'object' }, savedInfo: { type: 'object' }, restore: { type: 'object' } }),
+    protect: { main: async () => ({ ok: true }) },
+    restore: async (c) => {
+      seen.push(c.target);
+      gate.started = true;
+      if (gate.hold) await gate.hold;
+      const session = await c.run.shared(
+        'login',
+        async () => {
+          const id = `session-${logins.length + 1}`;
+          logins.push(id);
+          return id;
+        },
+        (id) => void disposed.push(id),
+      );
+      return { newId: `${session}:${c.resource.name}` };
+    },
+  };
+  return { plugin, seen, logins, disposed, gate };
+}
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.close();
+});
+
+async function setup() {
+  const t = targetPlugin();
+  const dataDir = tempDir();
+  const e = createEngine({
+    dataDir,
+    protectables,
+    protectionPlugins: [t.plugin],
+    providers: [{ id: PROVIDER, name: 'Targeted', plugins: ['targeted'] }],
+    scheduler: false,
+  });
+  engines.push(e);
+  const plan = e.plans.create(caller, { name: 'app', provider_id: PROVIDER, resources: [server], parameters: {} });
+  const cp = e.checkpoints.create(caller, PROVIDER, plan.id);
+  await e.idle();
+  return { e, cp, dataDir, ...t };
+}
+
+/** Every byte of the database files (the WAL included), to prove a secret never reached them. */
+function databaseBytes(dataDir: string): string {
+  return fs
+    .readdirSync(dataDir)
+    .filter((f) => f.startsWith('karbor.sqlite'))
+    .map((f) => fs.readFileSync(path.join(dataDir, f)).toString('latin1'))
+    .join('');
+}
+
+describe('restore targets', () => {
+  it('hands restore_auth in clear to the plugins only, while the database never holds it', async () => {
+    const { e, cp, dataDir, seen, logins, disposed, gate } = await setup();
+    let release: () => void = () => undefined;
+    gate.hold = new Promise((r) => (release = r));
+    const auth = { type: 'password', username: 'bob', password: SECRET };
+    const r = e.restores.create(caller, {
+      provider_id: PROVIDER,
+      checkpoint_id: cp.id,
+      parameters: {},
+      restore_target: 'http://keystone.example:5000/v3?project_name=web',
+      restore_auth: auth,
+    });
+    expect(r.restore_auth).toEqual({ type: 'password', username: 'bob', password: '***' });
+    await eventually(async () => gate.started, 'restore started');
+    // while the restore runs
+    expect(e.restores.get(caller, r.id).restore_auth).toEqual({ type: 'password', username: 'bob', password: '***' });
+    expect(databaseBytes(dataDir)).not.toContain(SECRET);
+    release();
+    await e.idle();
+    const done = e.restores.get(caller, r.id);
+    expect(done.status).toBe('success');
+    expect(done.restore_target).toBe('http://keystone.example:5000/v3?project_name=web');
+    expect(seen).toEqual([
+      { url: 'http://keystone.example:5000/v3?project_name=web', auth },
+      { url: 'http://keystone.example:5000/v3?project_name=web', auth },
+    ]);
+    // one login shared by both resources, disposed of when the restore ended
+    expect(logins).toEqual(['session-1']);
+    expect(disposed).toEqual(['session-1']);
+    expect(databaseBytes(dataDir)).not.toContain(SECRET);
+    const log = e.operationLogs.list(caller, { restore_id: r.id })[0];
+    expect(JSON.stringify(log)).not.toContain(SECRET);
+  });
+
+  it('gives each restore its own shared values, and no target when none is named (restore_auth alone is dropped)', async () => {
+    const { e, cp, dataDir, seen, logins, disposed } = await setup();
+    const r = e.restores.create(caller, {
+      provider_id: PROVIDER,
+      checkpoint_id: cp.id,
+      parameters: {},
+      restore_auth: { type: 'password', username: 'bob', password: SECRET },
+    });
+    await e.idle();
+    const second = e.restores.create(caller, { provider_id: PROVIDER, checkpoint_id: cp.id, parameters: {} });
+    await e.idle();
+    expect(e.restores.get(caller, r.id).status).toBe('success');
+    expect(e.restores.get(caller, second.id).status).toBe('success');
+    expect(seen).toEqual([null, null, null, null]);
+    expect(logins).toEqual(['session-1', 'session-2']);
+    expect(disposed).toEqual(['session-1', 'session-2']);
+    expect(databaseBytes(dataDir)).not.toContain(SECRET);
+  });
+});
