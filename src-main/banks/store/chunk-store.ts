@@ -31,6 +31,8 @@ const REF_PIECES = { average: 128, max: 2048 };
 interface RefsObject {
   pieces: Manifest[];
 }
+/** Chunks up to this size are compressed and opened in the calling thread (see workFor). */
+const IN_THREAD_MAX = 32 * 1024;
 /** Input handed to the cutter at once: fewer, larger messages to a worker. */
 const CUT_BATCH = 1024 * 1024;
 
@@ -219,7 +221,7 @@ export class ChunkStore {
     const result: PutResult = { manifest, bytes: length, newBytes: 0, newChunks: 0 };
     if (!length) return result;
     const id = !spec.keys && spec.algorithm === 'sha256' ? sha256 : chunkIdOf(spec, data);
-    const added = await this.ensure({ id, seal: () => this.work.seal(spec, data, id), drop: noop });
+    const added = await this.ensure({ id, seal: () => this.workFor(length).seal(spec, data, id), drop: noop });
     manifest.chunks.push({ id, length });
     if (added) {
       result.newBytes = added;
@@ -451,6 +453,15 @@ export class ChunkStore {
     }
   }
 
+  /**
+   * Where a chunk of `bytes` bytes is compressed or opened: a small one here, since a round trip
+   * to a worker (two messages, a transfer, a wake-up) costs this thread more than zstd and
+   * SHA-256 of a few KiB; everything larger in the work.
+   */
+  private workFor(bytes: number): ChunkWork {
+    return bytes <= IN_THREAD_MAX ? IN_THREAD : this.work;
+  }
+
   private async storeChunk(spec: ChunkCodecSpec, data: Buffer): Promise<StoredChunk> {
     const length = data.length;
     const hashed = await this.work.hash(spec, data);
@@ -514,7 +525,7 @@ export class ChunkStore {
       throw new CorruptData(`chunk ${id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
     }
     try {
-      return await this.work.open(spec, stored, id, length);
+      return await this.workFor(stored.length).open(spec, stored, id, length);
     } catch (err) {
       if (err instanceof ChunkUnreadable) throw new CorruptData(err.message);
       throw err;
