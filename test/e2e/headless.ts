@@ -22,16 +22,16 @@ export interface HeadlessUi {
   token: string;
   /** What the server printed (shown when a wait times out). */
   output: string[];
-  waitUntil<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, ms?: number): Promise<T>;
+  waitUntil: <T>(probe: () => T | undefined | Promise<T | undefined>, what: string, ms?: number) => Promise<T>;
   /** A UI operation straight through the headless bridge, for setup a test is not about. */
-  invoke<T>(method: string, input: unknown): Promise<T>;
+  invoke: <T>(method: string, input: unknown) => Promise<T>;
   /** Saves a full-page screenshot under test-results/ and checks it is a real, non-blank rendering. */
-  shot(name: string): Promise<void>;
+  shot: (name: string) => Promise<void>;
   /** Opens a page of the app by its route and waits for its heading. */
-  go(route: string, heading: string): Promise<void>;
+  go: (route: string, heading: string) => Promise<void>;
   /** The visible text of the page must never show a raw object or a stack. */
-  expectNoRawErrors(): Promise<void>;
-  close(): Promise<void>;
+  expectNoRawErrors: () => Promise<void>;
+  close: () => Promise<void>;
 }
 
 export interface HeadlessOptions {

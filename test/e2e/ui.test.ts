@@ -2,8 +2,8 @@
  * The built renderer (out/renderer) in headless Debian Chromium via playwright-core, against a
  * real engine in headless serve mode (`node out/main/serve.js`). Drives the UI like a user: token
  * screen, plan of a real folder, backup with its progress bar, checkpoint graph, verify, restore
- * with per-resource results, trigger preview and retention schedule, failures in words, logs and
- * settings. Saves a screenshot of each page under test-results/ and checks none is blank.
+ * with per-resource results, trigger preview and retention schedule, failures in words, logs,
+ * settings and the add-cloud form's checks. Saves a screenshot of each page under test-results/ and checks none is blank.
  * `npx electron-vite build` must have run first (scripts/test.sh does).
  */
 import fs from 'node:fs';
@@ -283,6 +283,26 @@ describe('web UI (headless serve mode)', () => {
     await shot('settings');
   });
 
+  it('checks the add-cloud form in words, before sending and from the engine, and keeps no secret', async () => {
+    await go('clouds', 'Clouds');
+    await page.getByRole('button', { name: 'Add cloud' }).click();
+    await page.getByText('Give the cloud a name.').waitFor();
+    await page.getByText('Keystone’s address is needed.').waitFor();
+    await page.getByText('The password is needed.').waitFor();
+    await page.getByLabel('Cloud name').fill('lab');
+    await page.getByLabel('Auth URL').fill('keystone:5000');
+    await page.getByLabel('Username').fill('backup');
+    await page.locator('#cloud-password').fill('do-not-show-me');
+    await page.getByLabel('Project name').fill('backups');
+    await page.getByRole('button', { name: 'Add cloud' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'The cloud was not added' });
+    await alert.getByText("Auth URL 'keystone:5000' is not an http:// or https:// address").waitFor();
+    await expect(page.locator('body').innerText()).resolves.not.toContain('do-not-show-me');
+    expect(fs.existsSync(path.join(dataDir, 'clouds.yaml'))).toBe(false);
+    await expectNoRawErrors();
+    await shot('clouds');
+  });
+
   it('saved a non-blank screenshot of every page', () => {
     const expected = [
       'connect',
@@ -297,6 +317,7 @@ describe('web UI (headless serve mode)', () => {
       'dashboard-failure',
       'logs',
       'settings',
+      'clouds',
     ];
     for (const name of expected) expect(fs.existsSync(path.join(shots, `${name}.png`)), name).toBe(true);
   });
