@@ -4,6 +4,8 @@
  * table serves Electron IPC and, in headless mode, `POST /ui/invoke` + server-sent events.
  */
 import type { Checkpoint, CheckpointResource } from '../engine/checkpoints/service';
+import type { CloudInput } from '../engine/clouds/input';
+import type { CloudList, CloudTestResult, CloudView } from '../engine/clouds/views';
 import type { PlanResource, TriggerProperties } from '../engine/db/schema';
 import type { JsonObject } from '../engine/db/schema/common';
 import type { EngineEventMap } from '../engine/events';
@@ -20,6 +22,10 @@ export type {
   AppSettings,
   Checkpoint,
   CheckpointResource,
+  CloudInput,
+  CloudList,
+  CloudTestResult,
+  CloudView,
   Instance,
   OperationLog,
   Plan,
@@ -110,6 +116,14 @@ export interface UiOperations {
   'settings.get': { input: Record<string, never>; output: AppSettings };
   /** Desktop preferences; in the headless mode they are stored and apply to the desktop app. */
   'settings.update': { input: Partial<AppSettings>; output: AppSettings };
+  /** OpenStack clouds: from clouds.yaml, `OS_*` and those added in the app; never with their secrets. */
+  'clouds.list': { input: Record<string, never>; output: CloudList };
+  /** Adds a cloud to the app's own clouds.yaml (0600, in the data folder). */
+  'clouds.add': { input: CloudInput; output: CloudView };
+  /** Logs in to the cloud's Keystone; reports the scope and the catalog's services. */
+  'clouds.test': { input: { name: string }; output: CloudTestResult };
+  /** Removes a cloud added in the app (not one of a clouds.yaml on the search path or `OS_*`). */
+  'clouds.remove': { input: { name: string }; output: null };
   'logs.list': {
     input: PageInput & { planId?: string; checkpointId?: string; status?: string; operationType?: string };
     output: OperationLog[];

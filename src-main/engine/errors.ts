@@ -64,6 +64,14 @@ export class InUse extends EngineError {
   }
 }
 
+/** A service the engine depends on (a cloud's Keystone, Nova, …) failed or did not answer. */
+export class UpstreamError extends EngineError {
+  readonly status = 502;
+  constructor(message: string, code = 'UPSTREAM_FAILED') {
+    super(message, code);
+  }
+}
+
 export function isEngineError(err: unknown): err is EngineError {
   return err instanceof EngineError;
 }

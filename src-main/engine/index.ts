@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TokenService } from './auth/tokens';
 import { CheckpointService } from './checkpoints/service';
+import { CloudService } from './clouds/service';
 import { systemClock, type Clock } from './clock';
 import type { EngineContext } from './context';
 import { openDatabase, type Db } from './db/open';
@@ -34,6 +35,7 @@ import { postgresqlProtectable } from '../plugins/local/postgresql/protectable';
 import { postgresqlProtection } from '../plugins/local/postgresql/protection';
 import { localProvider } from '../plugins/local/provider';
 import { openstackFamily } from '../plugins/openstack/provider';
+import { appCloudsPath } from '../plugins/openstack/client/app-clouds';
 
 export interface EngineOptions {
   dataDir: string;
@@ -52,6 +54,8 @@ export interface EngineOptions {
   homeDir?: string;
   /** Run scheduled operations (default true; tools that only read or write data pass false). */
   scheduler?: boolean | Partial<SchedulerOptions>;
+  /** Where OpenStack clouds are looked for: `OS_*` environment and the clouds.yaml search path's folders (tests pass their own). */
+  openstack?: { env?: NodeJS.ProcessEnv; cwd?: string; home?: string };
 }
 
 /** The engine: typed services over one SQLite database, plus events and background jobs. */
@@ -76,6 +80,8 @@ export interface Engine {
   readonly jobs: JobQueue;
   readonly scheduler: Scheduler;
   readonly settings: SettingsService;
+  /** OpenStack clouds: those of clouds.yaml and `OS_*`, and those added in the app. */
+  readonly clouds: CloudService;
   /** What the start repaired after a crash. */
   readonly recovered: Record<string, number>;
   /** Resolves when no background job runs. */
@@ -98,8 +104,10 @@ export function createEngine(opts: EngineOptions): Engine {
     protectables.register(directoryProtectable(opts.homeDir));
     protectables.register(sqliteProtectable);
     protectables.register(postgresqlProtectable);
-    // The OpenStack plugins read their provider's `config` (which cloud) when they run.
-    const openstack = openstackFamily({ providerConfig: (id) => providers.get(id).definition.config });
+    // The OpenStack plugins read their provider's `config` (which cloud) when they run, and the
+    // clouds added in the app from its own clouds.yaml.
+    const appCloudsFile = appCloudsPath(dataDir);
+    const openstack = openstackFamily({ providerConfig: (id) => providers.get(id).definition.config, appCloudsFile, ...opts.openstack });
     for (const p of openstack.protectables) protectables.register(p);
     for (const p of opts.protectables ?? []) protectables.register(p);
     const plugins = new Map<string, ProtectionPlugin>(
@@ -153,6 +161,7 @@ export function createEngine(opts: EngineOptions): Engine {
       scheduledOperations,
       scheduler,
       settings: new SettingsService(ctx),
+      clouds: new CloudService(ctx, { appFile: appCloudsFile, connections: openstack.connections, ...opts.openstack }),
       operationLogs,
       quotas,
       services,

@@ -105,6 +105,13 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
     },
     'settings.get': () => engine.settings.get(),
     'settings.update': (i) => engine.settings.update(i),
+    'clouds.list': () => engine.clouds.list(),
+    'clouds.add': (i) => engine.clouds.add(i),
+    'clouds.test': (i) => engine.clouds.test(i.name),
+    'clouds.remove': (i) => {
+      engine.clouds.remove(i.name);
+      return null;
+    },
     'logs.list': (i) =>
       engine.operationLogs.list(caller, {
         ...page(i),

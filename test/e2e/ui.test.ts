@@ -2,20 +2,18 @@
  * The built renderer (out/renderer) in headless Debian Chromium via playwright-core, against a
  * real engine in headless serve mode (`node out/main/serve.js`). Drives the UI like a user: token
  * screen, plan of a real folder, backup with its progress bar, checkpoint graph, verify, restore
- * with per-resource results, trigger preview and retention schedule, failures in words, logs and
- * settings. Saves a screenshot of each page under test-results/ and checks none is blank.
+ * with per-resource results, trigger preview and retention schedule, failures in words, logs,
+ * settings and the add-cloud form's checks. Saves a screenshot of each page under test-results/ and checks none is blank.
  * `npx electron-vite build` must have run first (scripts/test.sh does).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngStats, type PngStats } from './png';
+import { SHOTS, startHeadlessUi, type HeadlessUi } from './headless';
 
-const root = path.resolve(__dirname, '../..');
-const shots = path.join(root, 'test-results');
+const shots = SHOTS;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-e2e-'));
 const dataDir = path.join(work, 'data');
 const sourceRoot = path.join(work, 'home');
@@ -24,64 +22,23 @@ const doomed = path.join(sourceRoot, 'scratch');
 const restoreTarget = path.join(work, 'restored');
 const OFFSITE = '0d4c3f5e-8a61-4c57-b0c2-6f3d2a9e7b14';
 
-let child: ChildProcess | undefined;
-let context: BrowserContext | undefined;
+let ui: HeadlessUi | undefined;
 let page: Page;
 let base = '';
 let token = '';
-let blank: PngStats;
-const serverOutput: string[] = [];
 
-async function waitUntil<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${serverOutput.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A UI operation straight through the headless bridge, for setup the test is not about. */
-async function invoke<T>(method: string, input: unknown): Promise<T> {
-  const res = await fetch(`${base}/ui/invoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-auth-token': token },
-    body: JSON.stringify({ method, input }),
-  });
-  const body = (await res.json()) as { ok: boolean; value: T; error?: { message: string } };
-  if (!body.ok) throw new Error(body.error?.message);
-  return body.value;
-}
-
-/** Saves a full-page screenshot and checks it is a real, non-blank rendering. */
-async function shot(name: string): Promise<void> {
-  const file = path.join(shots, `${name}.png`);
-  await page.mouse.move(0, 0);
-  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
-  const s = pngStats(file);
-  expect(s.width).toBe(1280);
-  // Measured here: a blank page is ~1 colour, nothing inked and a few KB; pages are far above.
-  expect(s.bytes).toBeGreaterThan(Math.max(15_000, blank.bytes * 4));
-  expect(s.colours).toBeGreaterThan(blank.colours + 40);
-  expect(s.inked).toBeGreaterThan(Math.max(0.05, blank.inked + 0.05));
-}
-
-async function go(route: string, heading: string): Promise<void> {
-  await page.goto(`${base}/ui/#/${route}`);
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-}
-
-/** The visible text of the page must never show a raw object or a stack. */
-async function expectNoRawErrors(): Promise<void> {
-  const text = await page.locator('body').innerText();
-  expect(text).not.toContain('[object Object]');
-  expect(text).not.toMatch(/\bError:/);
-  expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
-}
+const started = (): HeadlessUi => {
+  if (!ui) throw new Error('the headless app did not start');
+  return ui;
+};
+const waitUntil = <T>(probe: () => T | undefined | Promise<T | undefined>, what: string, ms?: number): Promise<T> =>
+  started().waitUntil(probe, what, ms);
+const invoke = <T>(method: string, input: unknown): Promise<T> => started().invoke<T>(method, input);
+const shot = (name: string): Promise<void> => started().shot(name);
+const go = (route: string, heading: string): Promise<void> => started().go(route, heading);
+const expectNoRawErrors = (): Promise<void> => started().expectNoRawErrors();
 
 beforeAll(async () => {
-  fs.mkdirSync(shots, { recursive: true });
   fs.mkdirSync(path.join(source, 'summer'), { recursive: true });
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(source, 'summer', `img-${i}.jpg`), `picture ${i} `.repeat(400));
   fs.writeFileSync(path.join(source, 'notes.txt'), 'not wanted in the backup');
@@ -99,48 +56,12 @@ beforeAll(async () => {
   fs.mkdirSync(doomed, { recursive: true });
   fs.writeFileSync(path.join(doomed, 'a.txt'), 'soon gone');
 
-  child = spawn(process.execPath, [path.join(root, 'out/main/serve.js'), '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KARBOR_LOG_LEVEL: 'warn' },
-  });
-  child.stdout?.on('data', (d: Buffer) => serverOutput.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => serverOutput.push(d.toString()));
-  const uiUrl = await waitUntil(() => /Web UI:\s+(\S+)/.exec(serverOutput.join(''))?.[1], 'serve to print the web UI address');
-  base = new URL(uiUrl).origin;
-  token = fs.readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
-  expect(uiUrl).toBe(`${base}/ui/#token=${encodeURIComponent(token)}`);
-
-  context = await chromium.launchPersistentContext(path.join(work, 'chromium'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  // The blank reference for screenshots: an empty white page.
-  await page.setContent('<html><body></body></html>');
-  const blankFile = path.join(shots, '.blank.png');
-  await page.screenshot({ path: blankFile, fullPage: true });
-  blank = pngStats(blankFile);
-  fs.rmSync(blankFile);
+  ui = await startHeadlessUi({ work, dataDir });
+  ({ page, base, token } = ui);
 }, 40_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child?.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
+  await ui?.close();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -362,6 +283,26 @@ describe('web UI (headless serve mode)', () => {
     await shot('settings');
   });
 
+  it('checks the add-cloud form in words, before sending and from the engine, and keeps no secret', async () => {
+    await go('clouds', 'Clouds');
+    await page.getByRole('button', { name: 'Add cloud' }).click();
+    await page.getByText('Give the cloud a name.').waitFor();
+    await page.getByText('Keystone’s address is needed.').waitFor();
+    await page.getByText('The password is needed.').waitFor();
+    await page.getByLabel('Cloud name').fill('lab');
+    await page.getByLabel('Auth URL').fill('keystone:5000');
+    await page.getByLabel('Username').fill('backup');
+    await page.locator('#cloud-password').fill('do-not-show-me');
+    await page.getByLabel('Project name').fill('backups');
+    await page.getByRole('button', { name: 'Add cloud' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'The cloud was not added' });
+    await alert.getByText("Auth URL 'keystone:5000' is not an http:// or https:// address").waitFor();
+    await expect(page.locator('body').innerText()).resolves.not.toContain('do-not-show-me');
+    expect(fs.existsSync(path.join(dataDir, 'clouds.yaml'))).toBe(false);
+    await expectNoRawErrors();
+    await shot('clouds');
+  });
+
   it('saved a non-blank screenshot of every page', () => {
     const expected = [
       'connect',
@@ -376,6 +317,7 @@ describe('web UI (headless serve mode)', () => {
       'dashboard-failure',
       'logs',
       'settings',
+      'clouds',
     ];
     for (const name of expected) expect(fs.existsSync(path.join(shots, `${name}.png`)), name).toBe(true);
   });

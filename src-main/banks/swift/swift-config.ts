@@ -9,9 +9,10 @@ import { SwiftBank } from './swift-bank';
  * in the config (`authUrl`, `username`, `password` or better `passwordEnv`, the name of a variable
  * holding it, `projectName`, domains, `region`, `interface`) or, without `authUrl`, a cloud found
  * like the OpenStack plugins find theirs: `cloud` (a `clouds.yaml` entry), else `OS_CLOUD`, else
- * the `OS_*` variables of an openrc, else the only cloud in `clouds.yaml`.
+ * the `OS_*` variables of an openrc, else the only cloud in `clouds.yaml`; a cloud added in the
+ * app (`appCloudsFile`) is found by its name too.
  */
-export function swiftBankFromConfig(config: BankConfig, env: NodeJS.ProcessEnv = process.env): SwiftBank {
+export function swiftBankFromConfig(config: BankConfig, env: NodeJS.ProcessEnv = process.env, appCloudsFile?: string): SwiftBank {
   const c = new ConfigReader(config, 'swift', env);
   const common = {
     container: c.required('container'),
@@ -23,7 +24,7 @@ export function swiftBankFromConfig(config: BankConfig, env: NodeJS.ProcessEnv =
     const name = c.string('cloud');
     let cloud: CloudConfig;
     try {
-      cloud = loadCloud({ cloud: name, env });
+      cloud = loadCloud({ cloud: name, env, appFile: appCloudsFile });
     } catch (err) {
       throw new BankError(`swift bank config: ${(err as Error).message}`, { code: 'BANK_INVALID_CONFIG', status: 400, cause: err });
     }

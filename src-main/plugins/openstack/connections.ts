@@ -8,6 +8,11 @@ export interface OpenStackFamilyOptions {
   providerConfig?: (providerId: string) => JsonObject | undefined;
   /** Environment for `OS_CLOUD` / `OS_*` (tests pass their own). */
   env?: NodeJS.ProcessEnv;
+  /** Working and home folders for the clouds.yaml search path (tests pass their own). */
+  cwd?: string;
+  home?: string;
+  /** The clouds.yaml the app owns (clouds added in the app): its clouds are found by name first. */
+  appCloudsFile?: string;
 }
 
 /**
@@ -28,10 +33,16 @@ export class OpenStackConnections {
     const key = cloud ?? '';
     let os = this.byCloud.get(key);
     if (!os) {
-      os = connect(loadCloud({ cloud, env: this.opts.env }));
+      const { env, cwd, home, appCloudsFile: appFile } = this.opts;
+      os = connect(loadCloud({ cloud, env, cwd, home, appFile }));
       this.byCloud.set(key, os);
     }
     return os;
+  }
+
+  /** Drops a cloud's session (it was added again or removed), so the next use reads its settings anew. */
+  forget(cloud: string): void {
+    this.byCloud.delete(cloud);
   }
 
   /** Every connection opened so far (tests use it to revoke tokens mid-run). */

@@ -2,6 +2,7 @@ import type { JsonObject } from '../../engine/db/schema/common';
 import type { ProtectablePlugin, Resource } from '../../engine/protectables/types';
 import type { OpenStack } from './client';
 import { cloudExtra, cloudOf, IMAGE_TYPE, PROJECT_TYPE, SERVER_TYPE, VOLUME_TYPE, type OpenStackConnections } from './connections';
+import { withEngineErrors } from './engine-errors';
 
 const cloudParam = (p: JsonObject): string | undefined => (typeof p.cloud === 'string' && p.cloud ? p.cloud : undefined);
 const res = (type: string, id: string, name: string | null | undefined, cloud?: string): Resource => ({
@@ -19,7 +20,8 @@ async function projectImages(os: OpenStack, cloud?: string): Promise<Resource[]>
 /**
  * The OpenStack protectables. The project is the one the session is scoped to; its dependents
  * are its servers, volumes and images; a server's are its attached volumes and its boot image.
- * Listing takes `parameters.cloud` to use another clouds.yaml entry than the default.
+ * Listing takes `parameters.cloud` to use another clouds.yaml entry than the default. Client
+ * failures surface as engine errors (`CLOUD_INVALID`, `CLOUD_AUTH_FAILED`, …) with their message.
  */
 export function openstackProtectables(conns: OpenStackConnections): ProtectablePlugin[] {
   const forList = (p: JsonObject): OpenStack => conns.forParameters(p);
@@ -99,5 +101,5 @@ export function openstackProtectables(conns: OpenStackConnections): ProtectableP
     },
     dependents: () => Promise.resolve([]),
   };
-  return [project, server, volume, image];
+  return [project, server, volume, image].map(withEngineErrors);
 }

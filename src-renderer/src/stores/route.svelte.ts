@@ -6,6 +6,7 @@ export const PAGES = [
   { id: 'restore', label: 'Restore' },
   { id: 'schedules', label: 'Schedules' },
   { id: 'logs', label: 'Operation logs' },
+  { id: 'clouds', label: 'Clouds' },
   { id: 'settings', label: 'Settings' },
 ] as const;
 

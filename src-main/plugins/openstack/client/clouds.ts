@@ -58,6 +58,11 @@ export interface LoadCloudOptions {
   home?: string;
   /** Files to look in instead of the standard ones. */
   files?: string[];
+  /**
+   * The clouds.yaml the app owns (clouds added in the app, in its data folder). A cloud named
+   * here is found before the search path's, and only by name: it is never the default cloud.
+   */
+  appFile?: string;
 }
 
 /** Where clouds.yaml is looked for, first match wins: `OS_CLIENT_CONFIG_FILE`, `./`, `~/.config/openstack/`, `/etc/openstack/`. */
@@ -78,7 +83,8 @@ function securePaths(cwd: string, home: string): string[] {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
-function readClouds(file: string): Obj {
+/** The `clouds` mapping of a clouds.yaml (or secure.yaml), entries by name. */
+export function readCloudsFile(file: string): Obj {
   let parsed: unknown;
   try {
     parsed = parseYaml(fs.readFileSync(file, 'utf8'));
@@ -106,16 +112,20 @@ export function loadCloud(opts: LoadCloudOptions = {}): CloudConfig {
   const home = opts.home ?? os.homedir();
   const name = opts.cloud || env.OS_CLOUD || undefined;
   if ((!name || name === 'envvars') && env.OS_AUTH_URL) return fromEnv(env);
+  if (name && name !== 'envvars' && opts.appFile && fs.existsSync(opts.appFile)) {
+    const own = readCloudsFile(opts.appFile)[name];
+    if (isObj(own)) return normalise(name, opts.appFile, own);
+  }
   const files = opts.files ?? cloudsYamlPaths(env, cwd, home);
   const file = files.find((f) => fs.existsSync(f));
   if (!file) {
     throw new CloudConfigError(
       name
-        ? `cloud '${name}' not found: no clouds.yaml in ${files.join(', ')}`
+        ? `cloud '${name}' not found: no clouds.yaml in ${files.join(', ')}${opts.appFile ? ` and not added in the app (${opts.appFile})` : ''}`
         : 'no OpenStack cloud configured: set OS_CLOUD (with a clouds.yaml) or the OS_* variables (OS_AUTH_URL, …)',
     );
   }
-  const clouds = readClouds(file);
+  const clouds = readCloudsFile(file);
   const names = Object.keys(clouds);
   const chosen = name ?? (names.length === 1 ? names[0] : undefined);
   if (!chosen) throw new CloudConfigError(`${file} defines ${names.length} clouds (${names.join(', ')}): set OS_CLOUD or name one`);
@@ -124,7 +134,7 @@ export function loadCloud(opts: LoadCloudOptions = {}): CloudConfig {
   let entry: Obj = found;
   const secure = (opts.files ? [] : securePaths(cwd, home)).find((f) => fs.existsSync(f));
   if (secure) {
-    const s = readClouds(secure)[chosen];
+    const s = readCloudsFile(secure)[chosen];
     if (isObj(s)) entry = merge(entry, s);
   }
   if (entry.profile)
@@ -170,6 +180,11 @@ export function fromEnv(env: NodeJS.ProcessEnv = process.env): CloudConfig {
     if (m?.[1] && v) entry[`${m[1].toLowerCase()}_endpoint_override`] = v;
   }
   return normalise('envvars', 'environment', entry);
+}
+
+/** One clouds.yaml entry as a cloud, checked like `loadCloud` checks the entries it finds. */
+export function cloudFromEntry(name: string, source: string, entry: Record<string, unknown>): CloudConfig {
+  return normalise(name, source, entry);
 }
 
 const SERVICE_ALIASES: Record<string, string> = { block_storage: 'block-storage', volumev3: 'block-storage', object_store: 'object-store' };

@@ -7,7 +7,7 @@ import { NovaClient } from './nova';
 import { SwiftClient } from './swift';
 
 export { CinderClient } from './cinder';
-export { CloudConfigError, cloudsYamlPaths, fromEnv, loadCloud, redactCloud } from './clouds';
+export { CloudConfigError, cloudFromEntry, cloudsYamlPaths, fromEnv, loadCloud, readCloudsFile, redactCloud } from './clouds';
 export type { AuthSettings, CloudConfig, LoadCloudOptions } from './clouds';
 export { OpenStackError, OpenStackStateError } from './errors';
 export { GlanceClient } from './glance';
