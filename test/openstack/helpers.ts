@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, fromEnv, jsonCall, OpenStackError, type OpenStack } from '../../src-main/plugins/openstack/client';
-import { eventually, type Harness } from '../helpers/harness';
+import { eventually, tempDir, type Harness } from '../helpers/harness';
 
 export const OSBOX = process.env.OSBOX ?? '/tmp/osbox';
 export const OS_INFRA = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
@@ -78,6 +78,44 @@ export function volumeImage(id: string): { file: string; format: string } | unde
   if (!fs.existsSync(file)) return undefined;
   const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', file], { encoding: 'utf8' })) as { format: string };
   return { file, format: info.format };
+}
+
+/** Reads `n` bytes at `offset` of a volume's image (undefined when the backend hides it). */
+export function readVolume(id: string, offset: number, n: number): Buffer | undefined {
+  const img = volumeImage(id);
+  if (!img) return undefined;
+  let file = img.file;
+  if (img.format !== 'raw') {
+    // qcow2: read from a (sparse) raw copy
+    file = path.join(tempDir('karbor-os-read-'), 'volume.raw');
+    execFileSync('qemu-img', ['convert', '-U', '-f', img.format, '-O', 'raw', img.file, file]);
+  }
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    fs.readSync(fd, b, 0, n, offset);
+    return b;
+  } finally {
+    fs.closeSync(fd);
+    if (file !== img.file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
+/** Writes `data` at `offset` of a volume's image; false when the backend hides it. */
+export function writeVolume(id: string, offset: number, data: Buffer): boolean {
+  const img = volumeImage(id);
+  if (!img) return false;
+  if (img.format !== 'raw') {
+    const src = path.join(tempDir('karbor-os-write-'), 'part');
+    fs.writeFileSync(src, data);
+    execFileSync('qemu-io', ['-f', img.format, '-c', `write -q -s ${src} ${offset} ${data.length}`, img.file]);
+    return true;
+  }
+  const fd = fs.openSync(img.file, 'r+');
+  fs.writeSync(fd, data, 0, data.length, offset);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  return true;
 }
 
 export async function checkpoint(
@@ -177,8 +215,8 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Deletes a scratch project and what a test left in it (servers, backups, snapshots, volumes,
- * images), through the project's own connection; the project itself through the admin one.
+ * Deletes a scratch project and what a test left in it (servers, backups, snapshots, groups,
+ * volumes, images), through the project's own connection; the project itself through the admin one.
  * Best effort: a leftover is reported, never fails the run.
  */
 export async function dropProject(os: OpenStack, projectId: string): Promise<void> {
@@ -196,7 +234,14 @@ export async function dropProject(os: OpenStack, projectId: string): Promise<voi
     }
     for (const b of backups) await os.cinder.waitBackup(b.id, ['deleted'], undefined, 120_000).catch(() => undefined);
   }
+  const groupSnapshots = await os.cinder.listGroupSnapshots().catch(() => []);
+  for (const gs of groupSnapshots) await os.cinder.deleteGroupSnapshot(gs.id).catch(note(`group snapshot ${gs.id}`));
+  for (const gs of groupSnapshots) await os.cinder.waitGroupSnapshot(gs.id, ['deleted'], undefined, 120_000).catch(() => undefined);
   for (const sn of await os.cinder.listSnapshots().catch(() => [])) await os.cinder.deleteSnapshot(sn.id).catch(note(`snapshot ${sn.id}`));
+  // a group goes with its volumes (a volume in a group cannot be deleted alone)
+  const groups = await os.cinder.listGroups().catch(() => []);
+  for (const g of groups) await os.cinder.deleteGroup(g.id, true).catch(note(`group ${g.id}`));
+  for (const g of groups) await os.cinder.waitGroup(g.id, ['deleted'], undefined, 300_000).catch(note(`group ${g.id}`));
   const volumes = await os.cinder.listVolumes().catch(() => []);
   for (const v of volumes) {
     await os.cinder.waitVolume(v.id, ['available', 'error'], undefined, 120_000).catch(note(`volume ${v.id}`));

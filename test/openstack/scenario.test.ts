@@ -1,54 +1,24 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, loadCloud, type OpenStack } from '../../src-main/plugins/openstack/client';
 import { liveConnections } from '../../src-main/plugins/openstack/connections';
 import { startHarness, tempDir, type Harness } from '../helpers/harness';
-import { admin, checkpoint, dropProject, OS_INFRA, restore, retried, scratchProject, volumeImage, waitCheckpoint } from './helpers';
+import {
+  admin,
+  checkpoint,
+  dropProject,
+  OS_INFRA,
+  readVolume,
+  restore,
+  retried,
+  scratchProject,
+  waitCheckpoint,
+  writeVolume,
+} from './helpers';
 
 type Obj = Record<string, unknown>;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const MARK_AT = 5 << 20;
-
-/** Reads `n` bytes at `offset` of a volume's image (undefined when the backend hides it). */
-function readVolume(id: string, offset: number, n: number): Buffer | undefined {
-  const img = volumeImage(id);
-  if (!img) return undefined;
-  let file = img.file;
-  if (img.format !== 'raw') {
-    // qcow2: read from a (sparse) raw copy
-    file = path.join(tempDir('karbor-os-read-'), 'volume.raw');
-    execFileSync('qemu-img', ['convert', '-U', '-f', img.format, '-O', 'raw', img.file, file]);
-  }
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    fs.readSync(fd, b, 0, n, offset);
-    return b;
-  } finally {
-    fs.closeSync(fd);
-    if (file !== img.file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
-  }
-}
-
-/** Writes `data` at `offset` of a volume's image; false when the backend hides it. */
-function writeVolume(id: string, offset: number, data: Buffer): boolean {
-  const img = volumeImage(id);
-  if (!img) return false;
-  if (img.format !== 'raw') {
-    const src = path.join(tempDir('karbor-os-write-'), 'part');
-    fs.writeFileSync(src, data);
-    execFileSync('qemu-io', ['-f', img.format, '-c', `write -q -s ${src} ${offset} ${data.length}`, img.file]);
-    return true;
-  }
-  const fd = fs.openSync(img.file, 'r+');
-  fs.writeSync(fd, data, 0, data.length, offset);
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  return true;
-}
 
 let h: Harness;
 let os: OpenStack;
