@@ -4,6 +4,7 @@ import { connect, jsonCall, loadCloud, type OpenStack } from '../../src-main/plu
 import { startHarness, tempDir, type Harness } from '../helpers/harness';
 import {
   admin,
+  bootServer,
   checkpoint,
   dropProject,
   failureOf,
@@ -19,6 +20,7 @@ import {
 type Obj = Record<string, unknown>;
 const GROUP = 'OS::Cinder::ConsistencyGroup';
 const VOLUME = 'OS::Cinder::Volume';
+const SERVER = 'OS::Nova::Server';
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const MARK_AT = 5 << 20;
 
@@ -41,8 +43,8 @@ let planId: string;
 let cp: Obj & { id: string };
 
 /** Admin-only Cinder calls (quotas) through the admin connection. */
-const cinderAdmin = <T>(method: 'GET' | 'PUT', path: string, json?: unknown): Promise<T> =>
-  jsonCall<T>(adminOs.session, 'cinder', 'block-storage', { method, path, json });
+const cinderAdmin = <T>(method: 'GET' | 'PUT', path: string, json?: unknown, query?: Record<string, string>): Promise<T> =>
+  jsonCall<T>(adminOs.session, 'cinder', 'block-storage', { method, path, json, query });
 
 const setBackupQuota = (n: number): Promise<unknown> => cinderAdmin('PUT', `/os-quota-sets/${projectId}`, { quota_set: { backups: n } });
 
@@ -190,13 +192,82 @@ describe('OS Infra Provider: a Cinder volume group (OS::Cinder::ConsistencyGroup
     expect(await os.cinder.listBackups()).toEqual([]);
   });
 
+  it('a server with a volume of the group names the group; it is protected once and the restored server gets the new group volume', async () => {
+    const img = await os.glance.create({ name: `${name}-image`, disk_format: 'raw', container_format: 'bare' });
+    await os.glance.upload(img.id, randomBytes(1 << 20));
+    await os.glance.waitActive(img.id);
+    const flavor = (await os.nova.listFlavors()).find((f) => f.name === 'm1.tiny');
+    let serverId = await bootServer(os, { name: `${name}-server`, imageRef: img.id, flavorRef: flavor?.id, networks: 'none' });
+    const groupVolumes = (await os.cinder.getGroup(groupId))?.volumes ?? [];
+    const attached = groupVolumes[0]!;
+    await os.nova.attachVolume(serverId, attached, '/dev/vdb');
+    await os.cinder.waitVolume(attached, ['in-use']);
+    const inst = await h.api<{ instance: { dependent_resources: Obj[] } }>('GET', `/protectables/${SERVER}/instances/${serverId}`);
+    expect(inst.body.instance.dependent_resources.map((d) => `${String(d.type)}#${String(d.id)}`).sort()).toEqual(
+      [`${GROUP}#${groupId}`, `OS::Glance::Image#${img.id}`].sort(),
+    );
+
+    const withServer = await checkpoint(h, OS_INFRA, await plan([{ id: serverId, type: SERVER, name: `${name}-server` }]));
+    expect(withServer.status, JSON.stringify(withServer)).toBe('available');
+    const edges = edgesOf(withServer.resource_graph as string);
+    expect(edges[`${SERVER}#${serverId}`]).toEqual([`${GROUP}#${groupId}`, `OS::Glance::Image#${img.id}`].sort());
+    expect(edges[`${GROUP}#${groupId}`]).toEqual(groupVolumes.map((v) => `${VOLUME}#${v}`).sort());
+    // one backup per member, the attached one included, none besides
+    expect((await os.cinder.listBackups()).map((b) => b.volume_id).sort()).toEqual([...groupVolumes].sort());
+
+    await os.nova.deleteServer(serverId);
+    await os.nova.waitServer(serverId, ['deleted'], undefined, 300_000).catch(() => undefined);
+    await os.cinder.waitVolume(attached, ['available'], undefined, 300_000);
+    await os.cinder.deleteGroup(groupId, true);
+    await os.cinder.waitGroup(groupId, ['deleted'], undefined, 300_000);
+    const res = await restore(h, { provider_id: OS_INFRA, checkpoint_id: withServer.id, parameters: {} });
+    expect(res.status, JSON.stringify(res)).toBe('success');
+    const [server] = await os.nova.listServers();
+    const [group] = await os.cinder.listGroups();
+    expect(server && group).toBeTruthy();
+    serverId = server!.id;
+    groupId = group!.id;
+    const nowAttached = (await os.nova.listVolumeAttachments(serverId)).map((a) => a.volumeId);
+    expect(nowAttached).toHaveLength(1);
+    expect(group!.volumes).toContain(nowAttached[0]);
+
+    const del = await h.api('DELETE', `/providers/${OS_INFRA}/checkpoints/${withServer.id}`);
+    expect(del.status, del.text).toBe(200);
+    await waitCheckpoint(h, OS_INFRA, withServer.id).catch(() => undefined);
+    expect(await os.cinder.listBackups()).toEqual([]);
+    await os.nova.deleteServer(serverId);
+    await os.nova.waitServer(serverId, ['deleted'], undefined, 300_000).catch(() => undefined);
+    await os.cinder.waitVolume(nowAttached[0]!, ['available'], undefined, 300_000);
+  });
+
   it('a member backup Cinder refuses fails the checkpoint with the reason, leaving no backup, snapshot or group snapshot', async () => {
-    // one backup allowed: the first member's backup is made, the second one's is refused (413)
-    await setBackupQuota(1);
+    // One more backup allowed than Cinder counts (its usage count may lag behind deletions): the
+    // first member's backup is made, the second one's is refused (413).
+    const usage = await cinderAdmin<{ quota_set: { backups: { in_use: number; reserved: number } } }>(
+      'GET',
+      `/os-quota-sets/${projectId}`,
+      undefined,
+      { usage: 'true' },
+    );
+    await setBackupQuota(usage.quota_set.backups.in_use + usage.quota_set.backups.reserved + 1);
     try {
-      const failed = await checkpoint(h, OS_INFRA, await plan([{ id: groupId, type: GROUP, name: `${name}-r` }]));
+      const r = await h.api<{ checkpoint: { id: string } }>('POST', `/providers/${OS_INFRA}/checkpoints`, {
+        checkpoint: { plan_id: await plan([{ id: groupId, type: GROUP, name: `${name}-r` }]) },
+      });
+      expect(r.status, r.text).toBe(200);
+      const seen = new Set<string>();
+      let done = false;
+      const watching = (async () => {
+        while (!done) {
+          for (const b of await os.cinder.listBackups().catch(() => [])) seen.add(b.id);
+          await new Promise((res) => setTimeout(res, 500));
+        }
+      })();
+      const failed = await waitCheckpoint(h, OS_INFRA, r.body.checkpoint.id).finally(() => (done = true));
+      await watching;
       expect(failed.status).toBe('error');
       expect(JSON.stringify(failureOf(h, failed.id))).toMatch(/cinder: POST \/backups failed: 413/);
+      expect(seen.size, 'the first member was backed up before the second was refused').toBe(1);
       await expectNothingLeft();
     } finally {
       await setBackupQuota(-1);

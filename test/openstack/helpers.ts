@@ -259,6 +259,22 @@ export async function dropProject(os: OpenStack, projectId: string): Promise<voi
     .catch(note(`project ${projectId}`));
 }
 
+/**
+ * Boots a server and waits until it is ACTIVE. The rig's SQLite-backed Nova sometimes loses a boot
+ * under load ("database is locked"): it is booted again.
+ */
+export async function bootServer(os: OpenStack, body: Record<string, unknown>): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const srv = await retried(() => os.nova.createServer(body));
+    const ok = await os.nova.waitServer(srv.id, ['ACTIVE'], undefined, 180_000).catch((err: unknown) => {
+      if (attempt >= 3) throw err;
+    });
+    if (ok) return srv.id;
+    await os.nova.deleteServer(srv.id);
+    await os.nova.waitServer(srv.id, ['deleted'], undefined, 120_000).catch(() => undefined);
+  }
+}
+
 /** The rig's SQLite-backed services answer 500 "database is locked" under load; such a create made nothing. */
 export async function retried<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 1; ; i++) {
