@@ -25,7 +25,13 @@ const protectables: ProtectablePlugin[] = ['Test::Server', 'Test::Disk'].map((ty
 function recordingPlugin() {
   const events: string[] = [];
   const seenPrevious: (JsonObject | undefined)[] = [];
-  const control = { failOn: '' as string, hold: undefined as Promise<void> | undefined, verifyFail: '' };
+  const control = {
+    failOn: '' as string,
+    hold: undefined as Promise<void> | undefined,
+    verifyFail: '',
+    /** Ids a resource's restore reports for further resources it created, by resource name. */
+    alsoRestored: {} as Record<string, Record<string, string>>,
+  };
   const plugin: ProtectionPlugin = {
     name: 'recording',
     supportedTypes: ['Test::Server', 'Test::Disk'],
@@ -51,7 +57,7 @@ function recordingPlugin() {
       events.push(
         `restore ${c.resource.name} knows ${[...c.restoredIds.keys()].length} name=${typeof c.parameters.restore_name === 'string' ? c.parameters.restore_name : 'undefined'}`,
       );
-      return { newId: `new-${c.resource.name}` };
+      return { newId: `new-${c.resource.name}`, restoredIds: control.alsoRestored[c.resource.name] };
     },
     verify: async (c) => {
       if (c.resource.name === control.verifyFail) throw new Error(`chunk of ${c.resource.name} does not match its hash`);
@@ -134,6 +140,28 @@ describe('protection runner', () => {
     expect(log?.error_info).toContain('(app): a resource it depends on failed');
     const rows = Object.fromEntries(e.checkpoints.resources(caller, PROVIDER, cp.id).map((r) => [r.name, r.status]));
     expect(rows).toEqual({ app: 'error', disk1: 'available', disk2: 'error' });
+  });
+
+  it('a failed checkpoint undoes every resource whose main finished, a parent whose child failed too', async () => {
+    const { e, plan, events, control } = setup();
+    control.failOn = 'disk2';
+    const cp = await protect(e, plan.id);
+    expect(cp.status).toBe('error');
+    expect(events.filter((x) => x.startsWith('delete')).sort()).toEqual(['delete app size=1000', 'delete disk1 size=1000']);
+  });
+
+  it('a restore may report new ids of further resources it created; later resources see them', async () => {
+    const { e, plan, events, control } = setup();
+    const cp = await protect(e, plan.id);
+    control.alsoRestored = { disk1: { [`Test::Disk#${disk2.id}`]: 'made-by-disk1', 'Test::Extra#x': 'new-x' } };
+    const r = e.restores.create(caller, { provider_id: PROVIDER, checkpoint_id: cp.id, parameters: {} });
+    await e.idle();
+    expect(e.restores.get(caller, r.id).status).toBe('success');
+    expect(events.filter((x) => x.startsWith('restore'))).toEqual([
+      'restore disk1 knows 0 name=undefined',
+      'restore disk2 knows 3 name=undefined',
+      'restore app knows 3 name=undefined',
+    ]);
   });
 
   it('cancels a running protect', async () => {

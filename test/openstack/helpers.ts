@@ -254,8 +254,8 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Deletes a scratch project and what a test left in it (servers, backups, snapshots, volumes,
- * images), through the project's own connection; the project itself through the admin one.
+ * Deletes a scratch project and what a test left in it (servers, backups, snapshots, groups,
+ * volumes, images), through the project's own connection; the project itself through the admin one.
  * Best effort: a leftover is reported, never fails the run.
  */
 export async function dropProject(os: OpenStack, projectId: string): Promise<void> {
@@ -273,7 +273,14 @@ export async function dropProject(os: OpenStack, projectId: string): Promise<voi
     }
     for (const b of backups) await os.cinder.waitBackup(b.id, ['deleted'], undefined, 120_000).catch(() => undefined);
   }
+  const groupSnapshots = await os.cinder.listGroupSnapshots().catch(() => []);
+  for (const gs of groupSnapshots) await os.cinder.deleteGroupSnapshot(gs.id).catch(note(`group snapshot ${gs.id}`));
+  for (const gs of groupSnapshots) await os.cinder.waitGroupSnapshot(gs.id, ['deleted'], undefined, 120_000).catch(() => undefined);
   for (const sn of await os.cinder.listSnapshots().catch(() => [])) await os.cinder.deleteSnapshot(sn.id).catch(note(`snapshot ${sn.id}`));
+  // a group goes with its volumes (a volume in a group cannot be deleted alone)
+  const groups = await os.cinder.listGroups().catch(() => []);
+  for (const g of groups) await os.cinder.deleteGroup(g.id, true).catch(note(`group ${g.id}`));
+  for (const g of groups) await os.cinder.waitGroup(g.id, ['deleted'], undefined, 300_000).catch(note(`group ${g.id}`));
   const volumes = await os.cinder.listVolumes().catch(() => []);
   for (const v of volumes) {
     await os.cinder.waitVolume(v.id, ['available', 'error'], undefined, 120_000).catch(note(`volume ${v.id}`));
@@ -289,6 +296,22 @@ export async function dropProject(os: OpenStack, projectId: string): Promise<voi
   await admin()
     .session.identity({ method: 'DELETE', path: `/projects/${projectId}` })
     .catch(note(`project ${projectId}`));
+}
+
+/**
+ * Boots a server and waits until it is ACTIVE. The rig's SQLite-backed Nova sometimes loses a boot
+ * under load ("database is locked"): it is booted again.
+ */
+export async function bootServer(os: OpenStack, body: Record<string, unknown>): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const srv = await retried(() => os.nova.createServer(body));
+    const ok = await os.nova.waitServer(srv.id, ['ACTIVE'], undefined, 180_000).catch((err: unknown) => {
+      if (attempt >= 3) throw err;
+    });
+    if (ok) return srv.id;
+    await os.nova.deleteServer(srv.id);
+    await os.nova.waitServer(srv.id, ['deleted'], undefined, 120_000).catch(() => undefined);
+  }
 }
 
 /** The rig's SQLite-backed services answer 500 "database is locked" under load; such a create made nothing. */

@@ -5,6 +5,7 @@ import { liveConnections } from '../../src-main/plugins/openstack/connections';
 import { startHarness, tempDir, type Harness } from '../helpers/harness';
 import {
   admin,
+  bootServer,
   checkpoint,
   dropProject,
   OS_INFRA,
@@ -52,25 +53,13 @@ beforeAll(async () => {
   }
   for (const id of volumeIds) await os.cinder.waitVolume(id, ['available']);
   const flavor = (await os.nova.listFlavors()).find((f) => f.name === 'm1.tiny');
-  // The rig's SQLite-backed Nova sometimes loses a boot under load ("database is locked"): boot again.
-  for (let attempt = 1; ; attempt++) {
-    const srv = await retried(() =>
-      os.nova.createServer({
-        name: `${name}-server`,
-        imageRef: imageId,
-        flavorRef: flavor?.id,
-        networks: 'none',
-        metadata: { role: 'web' },
-      }),
-    );
-    serverId = srv.id;
-    const ok = await os.nova.waitServer(serverId, ['ACTIVE'], undefined, 180_000).catch((err: unknown) => {
-      if (attempt >= 3) throw err;
-    });
-    if (ok) break;
-    await os.nova.deleteServer(serverId);
-    await os.nova.waitServer(serverId, ['deleted'], undefined, 120_000).catch(() => undefined);
-  }
+  serverId = await bootServer(os, {
+    name: `${name}-server`,
+    imageRef: imageId,
+    flavorRef: flavor?.id,
+    networks: 'none',
+    metadata: { role: 'web' },
+  });
   for (const [i, id] of volumeIds.entries()) {
     await os.nova.attachVolume(serverId, id, i === 0 ? '/dev/vdb' : '/dev/vdc');
     await os.cinder.waitVolume(id, ['in-use']);

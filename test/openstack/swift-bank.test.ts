@@ -7,7 +7,7 @@ import { swiftBankFromConfig } from '../../src-main/banks/swift/swift-config';
 import { BankFull, BankLocked } from '../../src-main/banks/types';
 import type { Clock } from '../../src-main/engine/clock';
 import { bankConformance } from '../banks/conformance';
-import { caught, collect, MiB, randomSource } from '../banks/stream-util';
+import { caught, collect, failingSource, MiB, randomSource, streamSha256 } from '../banks/stream-util';
 import { rawContainer, removeContainer, swiftCredentials, TEST_SETTLE_MS, uniqueName } from './bank-cloud';
 
 const creds = swiftCredentials();
@@ -108,6 +108,66 @@ describe.skipIf(!creds)(`Swift bank specifics${skipReason}`, () => {
       expect(deleteAt * 1000 - Date.now()).toBeGreaterThan(3_600_000);
       expect(deleteAt * 1000 - Date.now()).toBeLessThan(3_600_000 + 120_000);
     }));
+
+  it('stores objects larger than a segment as Static Large Objects: read back whole, listed once, deleted with their segments', () =>
+    withContainer(async (container) => {
+      const segmentBytes = 256 * 1024;
+      const bank = swiftBank(auth, container, undefined, { prefix: 'p', segmentBytes });
+      const raw = rawContainer(auth, container);
+      const segments = async (): Promise<{ name: string; bytes: number }[]> => {
+        const r = await raw.call({ method: 'GET', object: '', query: { format: 'json', prefix: 'p/.segments/' }, expect: [200, 204] });
+        return r.status === 200 ? (JSON.parse(r.text) as { name: string; bytes: number }[]) : [];
+      };
+      const isLarge = async (object: string): Promise<boolean> =>
+        (await raw.call({ method: 'HEAD', object, expect: [200] })).headers.get('x-static-large-object') === 'True';
+
+      // a stream of five segments (4 full ones and 12,345 bytes)
+      const size = 4 * segmentBytes + 12_345;
+      const src = randomSource(size);
+      await bank.put('big/stream', src.stream);
+      expect(await isLarge('p/big/stream')).toBe(true);
+      expect(await bank.stat('big/stream')).toEqual({ size });
+      expect(await streamSha256(bank.getStream('big/stream'))).toEqual({ sha256: src.sha256(), size });
+      expect((await segments()).map((x) => x.bytes)).toEqual([...Array<number>(4).fill(segmentBytes), 12_345]);
+      // a buffer of three segments, byte for byte
+      const buf = randomBytes(2 * segmentBytes + 1);
+      await bank.put('big/buffer', buf);
+      expect((await bank.get('big/buffer')).equals(buf)).toBe(true);
+      expect(await segments()).toHaveLength(8);
+      // one object each in the listing, segments never
+      await bank.put('small', randomBytes(1000));
+      expect(await isLarge('p/small')).toBe(false);
+      expect(await collect(bank.list(''))).toEqual(['big/buffer', 'big/stream', 'small']);
+      // replacing a large object frees the segments of the old one
+      const next = randomBytes(segmentBytes + 7);
+      await bank.put('big/buffer', next);
+      expect((await bank.get('big/buffer')).equals(next)).toBe(true);
+      expect(await segments()).toHaveLength(7);
+      // deleting a large object deletes its segments
+      await bank.delete('big/stream');
+      expect(await segments()).toHaveLength(2);
+      await bank.delete('big/buffer');
+      await bank.delete('small');
+      expect(await segments()).toEqual([]);
+      expect(await collect(bank.list(''))).toEqual([]);
+    }));
+
+  it('a large upload whose source fails half-way keeps the previous object and leaves no segments', () =>
+    withContainer(async (container) => {
+      const bank = swiftBank(auth, container, undefined, { segmentBytes: 100 * 1024 });
+      await bank.put('big', Buffer.from('previous'));
+      const err = await caught(() => bank.put('big', failingSource(350 * 1024)));
+      expect((err as Error).message).toBe('source failed half-way');
+      expect((await bank.get('big')).toString()).toBe('previous');
+      const r = await rawContainer(auth, container).call({ method: 'GET', object: '', query: { format: 'json' }, expect: [200] });
+      expect((JSON.parse(r.text) as { name: string }[]).map((x) => x.name)).toEqual(['big']);
+    }));
+
+  it('refuses a segment size Swift cannot store', () => {
+    const config = { type: 'swift', container: 'c', authUrl: auth.authUrl, username: 'u', password: 'p', projectName: 'p' };
+    expect(() => swiftBank(auth, uniqueName('swift'), undefined, { segmentBytes: 6 * 1024 ** 3 })).toThrow(/segment size/);
+    expect(() => swiftBankFromConfig({ ...config, segmentBytes: 6 * 1024 ** 3 }, {})).toThrow(/segment size/);
+  });
 
   it('a put over the container quota fails with BankFull and stores nothing', () =>
     withContainer(async (container) => {

@@ -19,6 +19,7 @@ export function swiftBankFromConfig(config: BankConfig, env: NodeJS.ProcessEnv =
     prefix: c.string('prefix'),
     leaseSettleMs: c.number('leaseSettleMs'),
     timeoutMs: c.number('timeoutMs'),
+    segmentBytes: c.number('segmentBytes'),
   };
   if (config.authUrl === undefined) {
     const name = c.string('cloud');

@@ -76,7 +76,11 @@ export class ProtectionRunner {
     const previous = this.previousSavedInfo(plan.id, provider.definition.id, checkpointId);
     const runs = new Map<GraphNode, Promise<void>>();
     const failures: string[] = [];
-    /** Resources whose protect finished, for undoing what they made outside the bank if the checkpoint fails. */
+    /**
+     * Resources whose main hook finished, for undoing what they made outside the bank if the
+     * checkpoint fails: a parent's main may have made things (a consistency group's backups) even
+     * when one of its children fails afterwards.
+     */
     const finished: { plugin: ProtectionPlugin; resource: Resource; savedInfo: JsonObject }[] = [];
     const ps = this.stores.get(provider);
     const cpData = ps ? new CheckpointData(ps.store, checkpointId) : undefined;
@@ -103,11 +107,11 @@ export class ProtectionRunner {
               abort.signal.throwIfAborted();
               return hooks?.main?.(pctx);
             })) ?? {};
+          finished.push({ plugin, resource: r, savedInfo });
           const children = await Promise.allSettled(node.children.map(runNode));
           if (children.some((c) => c.status === 'rejected')) throw new Error('a resource it depends on failed');
           abort.signal.throwIfAborted();
           await hooks?.complete?.({ ...pctx, savedInfo });
-          finished.push({ plugin, resource: r, savedInfo });
           this.recordEnd(checkpointId, key, 'available', savedInfo, null);
         } catch (err) {
           const reason = abort.signal.aborted ? 'cancelled by the user' : err instanceof Error ? err.message : String(err);
@@ -209,6 +213,7 @@ export class ProtectionRunner {
       return await this.eachStored(cp, 'restore', parameters, async (plugin, c) => {
         const res = await plugin.restore?.({ ...c, restoredIds: restored, target, run });
         restored.set(resourceKey(c.resource), (res && res.newId) ?? c.resource.id);
+        for (const [k, id] of Object.entries((res && res.restoredIds) ?? {})) restored.set(k, id);
       });
     } finally {
       await run.close();

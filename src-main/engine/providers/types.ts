@@ -26,7 +26,7 @@ export interface ProtectionPlugin {
   /** Protect hooks: prepare → main (returns the saved info) → complete, after the children complete. */
   protect?: ProtectHooks;
   /** Restores one resource; returns the new resource's id when it differs. */
-  restore?(ctx: RestoreContext): Promise<{ newId?: string } | void>;
+  restore?(ctx: RestoreContext): Promise<RestoreResult | void>;
   /** Re-reads the resource's data and throws with the reason if anything is damaged. */
   verify?(ctx: StoredResourceContext): Promise<void>;
   /** Frees what the resource stored in the bank. */
@@ -128,6 +128,15 @@ export interface RestoreContext extends StoredResourceContext {
   /** The restore's target; null restores where the resources came from. */
   target: RestoreTarget | null;
   run: RunScope;
+}
+
+export interface RestoreResult {
+  newId?: string;
+  /**
+   * New ids of further resources this restore created, keyed `<type>#<old id>`: a consistency
+   * group restores its member volumes into the new group, after their own nodes ran.
+   */
+  restoredIds?: Record<string, string>;
 }
 
 export interface ProtectHooks {

@@ -81,6 +81,8 @@ export function cloudExtra(cloud?: string): { extra_info?: JsonObject } {
 export const PROJECT_TYPE = 'OS::Keystone::Project';
 export const SERVER_TYPE = 'OS::Nova::Server';
 export const VOLUME_TYPE = 'OS::Cinder::Volume';
+/** Karbor's name for Cinder's generic volume groups (the legacy `/consistencygroups` API is not used). */
+export const GROUP_TYPE = 'OS::Cinder::ConsistencyGroup';
 export const IMAGE_TYPE = 'OS::Glance::Image';
 
 /** A saved-info value as text ('' when it is not a string). */

@@ -1,5 +1,6 @@
 import type { ProtectablePlugin } from '../../engine/protectables/types';
 import type { ProtectionPlugin, ProviderDefinition } from '../../engine/providers/types';
+import { consistencyGroupProtection } from './consistency-group';
 import { OpenStackConnections, type OpenStackFamilyOptions } from './connections';
 import { imageProtection } from './image';
 import { openstackProtectables } from './protectables';
@@ -10,7 +11,13 @@ import { volumeProtection } from './volume';
 export const OS_INFRA_PROVIDER_ID = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 /** Protection plugin names a provider definition may list. */
-export const OPENSTACK_PLUGINS = ['os-keystone-project', 'os-nova-server', 'os-cinder-volume', 'os-glance-image'];
+export const OPENSTACK_PLUGINS = [
+  'os-keystone-project',
+  'os-nova-server',
+  'os-cinder-volume',
+  'os-cinder-consistency-group',
+  'os-glance-image',
+];
 
 /**
  * The built-in OS Infra Provider: its cloud is `OS_CLOUD` (a clouds.yaml entry) or the `OS_*`
@@ -20,7 +27,8 @@ export const OPENSTACK_PLUGINS = ['os-keystone-project', 'os-nova-server', 'os-c
 export const osInfraProvider: ProviderDefinition = {
   id: OS_INFRA_PROVIDER_ID,
   name: 'OS Infra Provider',
-  description: 'Protects OpenStack projects, servers, volumes (Cinder backups) and images (into the bank) of the configured cloud',
+  description:
+    'Protects OpenStack projects, servers, volumes and volume groups (Cinder backups) and images (into the bank) of the configured cloud',
   plugins: OPENSTACK_PLUGINS,
   bank: { type: 'local', path: 'bank-openstack' },
   enabled: true,
@@ -43,6 +51,7 @@ export function openstackFamily(opts: OpenStackFamilyOptions = {}): OpenStackFam
       projectProtection(connections),
       serverProtection(connections),
       volumeProtection(connections),
+      consistencyGroupProtection(connections),
       imageProtection(connections),
     ],
     providers: [osInfraProvider],

@@ -1,60 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { JsonObject } from '../../engine/db/schema/common';
 import type { ProtectContext, ProtectionPlugin } from '../../engine/providers/types';
+import { backupMode, chooseIncremental, createOnce, deleteBackupChain, oneBackupAtATime } from './cinder-backups';
 import type { OpenStack } from './client';
 import type { CinderBackup } from './client/cinder';
-import { OpenStackError } from './client/errors';
 import { VOLUME_TYPE, type OpenStackConnections } from './connections';
+import { groupMember } from './group-members';
 import { restoreVolume } from './volume-restore';
 
 const str = { type: 'string' };
-/** Marks a backup whose checkpoint is gone but whose incrementals still need it. */
-export const PENDING_DELETE = 'karbor_desktop_delete';
-
-async function chooseIncremental(os: OpenStack, mode: string, previous?: JsonObject): Promise<boolean> {
-  if (mode === 'full') return false;
-  if (mode === 'incremental') return true;
-  // auto: incremental when this plan's previous checkpoint left a usable backup of the volume
-  const prev = typeof previous?.backup_id === 'string' ? await os.cinder.getBackup(previous.backup_id) : undefined;
-  return prev?.status === 'available';
-}
-
-/**
- * One backup at a time per cloud connection: Cinder's backup service handles concurrent backups
- * poorly (on the test rig two at once hang in `get_backup_device`), and a cloud gains nothing
- * from them. The graph's other work still runs in parallel.
- */
-const backupQueues = new WeakMap<OpenStack, Promise<unknown>>();
-
-function oneBackupAtATime<T>(os: OpenStack, fn: () => Promise<T>): Promise<T> {
-  const prev = backupQueues.get(os) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(fn);
-  backupQueues.set(
-    os,
-    run.catch(() => undefined),
-  );
-  return run;
-}
-
-/**
- * Creates something with a POST whose failure may not say whether it happened: an answer can be
- * lost on any cloud, and the test rig's SQLite-backed Cinder answers 500 "database is locked"
- * under load. After a 5xx or no answer, the thing is looked up by its unique marks before the
- * POST is repeated, so a retry never makes a second one. Other failures are final.
- */
-async function createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>, signal: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await create();
-    } catch (err) {
-      const unsure = err instanceof OpenStackError && (err.status === undefined || err.status >= 500);
-      if (!unsure || attempt >= 4) throw err;
-      await sleep(2000 * attempt, undefined, { signal });
-      const made = await find();
-      if (made) return made;
-    }
-  }
-}
 
 /** Backs up through a snapshot when Cinder cannot back the volume up directly (attached, or it has snapshots). */
 async function backupVolume(
@@ -122,32 +75,16 @@ async function backupVolume(
 }
 
 /**
- * Deletes a backup; one that incrementals still depend on is marked and deleted later, when
- * the last of them goes (Cinder refuses to delete it before). Walks up the chain afterwards.
- */
-export async function deleteBackupChain(os: OpenStack, backupId: string, parentHint?: string): Promise<void> {
-  const c = os.cinder;
-  const b = await c.getBackup(backupId);
-  if (!b) return;
-  if (b.has_dependent_backups) {
-    await c.updateBackup(b.id, { metadata: { ...(b.metadata ?? {}), [PENDING_DELETE]: 'true' } });
-    return;
-  }
-  await c.waitBackup(b.id, ['available', 'error'], undefined, 3_600_000);
-  await c.deleteBackup(b.id);
-  await c.waitBackup(b.id, ['deleted'], undefined, 600_000);
-  const parentId = b.parent_id ?? parentHint;
-  if (!b.is_incremental || !parentId) return;
-  const parent = await c.getBackup(parentId);
-  if (parent?.metadata?.[PENDING_DELETE] === 'true' && !parent.has_dependent_backups) await deleteBackupChain(os, parent.id);
-}
-
-/**
  * `OS::Cinder::Volume` through Cinder backups. `backup_mode` `auto` (the default) makes an
  * incremental backup when the plan's previous checkpoint holds an available backup of the
  * volume, else a full one. Attached volumes are backed up from a forced snapshot, which is
  * deleted afterwards. Restore creates a new volume from the backup (in another project through
  * a volume transfer, see `volume-restore.ts`); deleting the checkpoint deletes the backup.
+ *
+ * A volume whose consistency group is in the same checkpoint (it is then the group's child in
+ * the graph) is backed up by the group, from the group's snapshot, so that all members share one
+ * point in time: its node records that backup (`via_group`) and leaves restore and delete to the
+ * group, which owns it.
  */
 export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin {
   return {
@@ -181,6 +118,8 @@ export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin 
           size: { type: 'integer' },
           is_incremental: { type: 'boolean' },
           via_snapshot: { type: 'boolean' },
+          via_group: { type: 'boolean', description: 'Backed up by its consistency group, which owns the backup.' },
+          group_id: str,
           bootable: { type: 'boolean' },
           volume_type: str,
           attachments: { type: 'array' },
@@ -198,9 +137,10 @@ export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin 
     }),
     protect: {
       async main(ctx) {
+        const fromGroup = groupMember(ctx.signal, ctx.resource.id);
+        if (fromGroup) return fromGroup;
         const os = conns.forResource(ctx.providerId, ctx.resource);
-        const mode = typeof ctx.parameters.backup_mode === 'string' ? ctx.parameters.backup_mode : 'auto';
-        const incremental = await chooseIncremental(os, mode, ctx.previous);
+        const incremental = await chooseIncremental(os, backupMode(ctx.parameters), ctx.previous?.backup_id);
         const vol = await os.cinder.getVolume(ctx.resource.id);
         ctx.progress({ totalItems: 1, totalBytes: (vol?.size ?? 0) * 2 ** 30 });
         const { backup, viaSnapshot } = await oneBackupAtATime(os, () => backupVolume(ctx, os, incremental));
@@ -222,7 +162,8 @@ export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin 
         return info;
       },
     },
-    restore: (ctx) => restoreVolume(conns, ctx),
+    // The group restores its members into a new group after their nodes and maps their ids.
+    restore: async (ctx) => (ctx.savedInfo.via_group ? undefined : restoreVolume(conns, ctx)),
     async verify(ctx) {
       const os = conns.forResource(ctx.providerId, ctx.resource);
       const id = ctx.savedInfo.backup_id;
@@ -232,7 +173,7 @@ export function volumeProtection(conns: OpenStackConnections): ProtectionPlugin 
     },
     async delete(ctx) {
       const id = ctx.savedInfo.backup_id;
-      if (typeof id !== 'string') return;
+      if (typeof id !== 'string' || ctx.savedInfo.via_group) return;
       const hint = typeof ctx.savedInfo.parent_backup_id === 'string' ? ctx.savedInfo.parent_backup_id : undefined;
       await deleteBackupChain(conns.forResource(ctx.providerId, ctx.resource), id, hint);
     },

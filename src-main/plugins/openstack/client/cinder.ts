@@ -33,6 +33,8 @@ export interface CinderSnapshot {
   status: string;
   volume_id: string;
   size: number;
+  /** The group snapshot this snapshot is a member of (microversion 3.14 and newer). */
+  group_snapshot_id?: string | null;
 }
 
 export interface CinderBackup {
@@ -68,6 +70,7 @@ export interface CinderGroup {
 export interface CinderGroupSnapshot {
   id: string;
   name: string | null;
+  description?: string | null;
   status: string;
   group_id: string;
   group_type_id?: string;
@@ -258,6 +261,10 @@ export class CinderClient {
     return res.group_type;
   }
 
+  async deleteGroupType(id: string): Promise<void> {
+    await this.json({ method: 'DELETE', path: `/group_types/${id}`, ok: okOr404 });
+  }
+
   async listGroups(filters: Record<string, string> = {}): Promise<CinderGroup[]> {
     return (await this.json<{ groups: CinderGroup[] }>({ method: 'GET', path: '/groups/detail', query: { list_volume: true, ...filters } }))
       .groups;
@@ -295,13 +302,19 @@ export class CinderClient {
     return waitForStatus(() => this.getGroup(id), { what: `cinder group ${id}`, ready, timeoutMs, signal });
   }
 
-  async createGroupSnapshot(groupId: string, name?: string): Promise<CinderGroupSnapshot> {
+  async createGroupSnapshot(groupId: string, opts: { name?: string; description?: string } = {}): Promise<CinderGroupSnapshot> {
+    // Not idempotent: a repeated POST would make a second group snapshot.
     const res = await this.json<{ group_snapshot: CinderGroupSnapshot }>({
       method: 'POST',
       path: '/group_snapshots',
-      json: { group_snapshot: { group_id: groupId, name } },
+      json: { group_snapshot: { group_id: groupId, name: opts.name, description: opts.description } },
     });
     return res.group_snapshot;
+  }
+
+  async listGroupSnapshots(filters: Record<string, string> = {}): Promise<CinderGroupSnapshot[]> {
+    return (await this.json<{ group_snapshots: CinderGroupSnapshot[] }>({ method: 'GET', path: '/group_snapshots/detail', query: filters }))
+      .group_snapshots;
   }
 
   getGroupSnapshot(id: string): Promise<CinderGroupSnapshot | undefined> {
