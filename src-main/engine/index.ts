@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Authenticator, type KeystoneAuthOptions } from './auth/authenticator';
 import { TokenService } from './auth/tokens';
 import { CheckpointService } from './checkpoints/service';
 import { systemClock, type Clock } from './clock';
@@ -52,6 +53,8 @@ export interface EngineOptions {
   homeDir?: string;
   /** Run scheduled operations (default true; tools that only read or write data pass false). */
   scheduler?: boolean | Partial<SchedulerOptions>;
+  /** Accept Keystone tokens of these clouds beside the engine's own (off when absent). */
+  keystoneAuth?: KeystoneAuthOptions;
 }
 
 /** The engine: typed services over one SQLite database, plus events and background jobs. */
@@ -64,6 +67,8 @@ export interface Engine {
   readonly providers: ProviderRegistry;
   readonly protectables: ProtectableRegistry;
   readonly tokens: TokenService;
+  /** Who a request's token stands for: the engine's own tokens, and Keystone's in Keystone mode. */
+  readonly auth: Authenticator;
   readonly plans: PlanService;
   readonly checkpoints: CheckpointService;
   readonly restores: RestoreService;
@@ -114,6 +119,8 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const p of opts.providers ?? []) providers.add(p);
     providers.loadDirectory(path.join(dataDir, 'providers.d'));
 
+    const tokens = new TokenService(db, clock, dataDir);
+    const auth = new Authenticator(tokens, log, opts.keystoneAuth);
     const events = new EngineEvents();
     const ctx: EngineContext = { db, clock, log, dataDir, providers, protectables, events };
     const jobs = new JobQueue(log);
@@ -144,7 +151,8 @@ export function createEngine(opts: EngineOptions): Engine {
       events,
       providers,
       protectables,
-      tokens: new TokenService(db, clock, dataDir),
+      tokens,
+      auth,
       plans,
       checkpoints,
       restores: new RestoreService(ctx, checkpoints, operationLogs, jobs, runner),
@@ -173,4 +181,5 @@ export function createEngine(opts: EngineOptions): Engine {
 }
 
 export type { Caller } from './context';
+export type { KeystoneAuthOptions } from './auth/authenticator';
 export * from './errors';
