@@ -7,12 +7,10 @@ function rig(opts: { maxTtlMs?: number; negativeTtlMs?: number; maxEntries?: num
   let now = 1_000_000;
   const cache = new TokenCache({ maxTtlMs: 300_000, negativeTtlMs: 10_000, maxEntries: 100, ...opts, now: () => now });
   const asked: string[] = [];
-  const valid =
-    (token: string, lifetimeMs: number) =>
-    async (): Promise<Validation> => {
-      asked.push(token);
-      return { valid: true, caller: { projectId: `p-${token}`, isAdmin: false }, expiresAt: now + lifetimeMs };
-    };
+  const valid = (token: string, lifetimeMs: number) => async (): Promise<Validation> => {
+    asked.push(token);
+    return { valid: true, caller: { projectId: `p-${token}`, isAdmin: false }, expiresAt: now + lifetimeMs };
+  };
   const invalid = (token: string) => async (): Promise<Validation> => {
     asked.push(token);
     return { valid: false };
