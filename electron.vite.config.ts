@@ -11,6 +11,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src-main/index.ts'),
           serve: resolve(__dirname, 'src-main/serve.ts'),
           tokens: resolve(__dirname, 'src-main/tokens.ts'),
+          'register-endpoint': resolve(__dirname, 'src-main/register-endpoint.ts'),
           // The engine as a library, for scripts and benchmarks: require('out/main/engine.js').
           engine: resolve(__dirname, 'src-main/engine/index.ts'),
           // The chunk store alone, for bench/chunk-store.mjs. Chunk workers need no entry here:

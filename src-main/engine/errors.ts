@@ -56,6 +56,14 @@ export class OverQuota extends EngineError {
   }
 }
 
+/** A service the engine depends on cannot answer now (Keystone validating a token). */
+export class Unavailable extends EngineError {
+  readonly status = 503;
+  constructor(message: string, code = 'UNAVAILABLE') {
+    super(message, code);
+  }
+}
+
 /** A dependency still uses the object (Karbor answered 424 for a trigger in use). */
 export class InUse extends EngineError {
   readonly status = 424;

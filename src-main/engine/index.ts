@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Authenticator, type KeystoneAuthOptions } from './auth/authenticator';
 import { TokenService } from './auth/tokens';
 import { CheckpointService } from './checkpoints/service';
 import { CloudService } from './clouds/service';
@@ -56,6 +57,8 @@ export interface EngineOptions {
   scheduler?: boolean | Partial<SchedulerOptions>;
   /** Where OpenStack clouds are looked for: `OS_*` environment and the clouds.yaml search path's folders (tests pass their own). */
   openstack?: { env?: NodeJS.ProcessEnv; cwd?: string; home?: string };
+  /** Accept Keystone tokens of these clouds beside the engine's own (off when absent). */
+  keystoneAuth?: KeystoneAuthOptions;
 }
 
 /** The engine: typed services over one SQLite database, plus events and background jobs. */
@@ -68,6 +71,8 @@ export interface Engine {
   readonly providers: ProviderRegistry;
   readonly protectables: ProtectableRegistry;
   readonly tokens: TokenService;
+  /** Who a request's token stands for: the engine's own tokens, and Keystone's in Keystone mode. */
+  readonly auth: Authenticator;
   readonly plans: PlanService;
   readonly checkpoints: CheckpointService;
   readonly restores: RestoreService;
@@ -122,6 +127,13 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const p of opts.providers ?? []) providers.add(p);
     providers.loadDirectory(path.join(dataDir, 'providers.d'));
 
+    const tokens = new TokenService(db, clock, dataDir);
+    // Clouds added in the app count too: their entries live in the data folder's clouds.yaml.
+    const keystoneAuth = opts.keystoneAuth && {
+      ...opts.keystoneAuth,
+      cloudOptions: { appFile: appCloudsFile, ...opts.keystoneAuth.cloudOptions },
+    };
+    const auth = new Authenticator(tokens, log, keystoneAuth);
     const events = new EngineEvents();
     const ctx: EngineContext = { db, clock, log, dataDir, providers, protectables, events };
     const jobs = new JobQueue(log);
@@ -152,7 +164,8 @@ export function createEngine(opts: EngineOptions): Engine {
       events,
       providers,
       protectables,
-      tokens: new TokenService(db, clock, dataDir),
+      tokens,
+      auth,
       plans,
       checkpoints,
       restores: new RestoreService(ctx, checkpoints, operationLogs, jobs, runner),
@@ -182,4 +195,5 @@ export function createEngine(opts: EngineOptions): Engine {
 }
 
 export type { Caller } from './context';
+export type { KeystoneAuthOptions } from './auth/authenticator';
 export * from './errors';

@@ -5,6 +5,7 @@ import type { Caller, Engine } from '../engine';
 import { createEngine } from '../engine';
 import { consoleLog } from '../engine/log';
 import { resourceFile } from '../app-paths';
+import { keystoneAuthArgs } from '../cli-args';
 import { startServer, type RunningServer } from '../server';
 import { createUiHandlers } from '../ui/handlers';
 import { forwardEvents, registerIpc } from './ipc';
@@ -64,7 +65,8 @@ export async function startDesktop(): Promise<DesktopHandle | undefined> {
   app.on('window-all-closed', () => undefined);
   await app.whenReady();
   const dataDir = process.env.KARBOR_DATA_DIR ?? app.getPath('userData');
-  const engine = createEngine({ dataDir, log });
+  // Keystone mode through KARBOR_KEYSTONE_AUTH, as in the headless mode.
+  const engine = createEngine({ dataDir, log, keystoneAuth: keystoneAuthArgs({}) });
   const server = await startServer({ engine, log, port: Number(process.env.KARBOR_PORT ?? 8799), rendererDir: false, mode: 'desktop' });
   const caller: Caller = { projectId: server.projectId, isAdmin: true };
   registerIpc(

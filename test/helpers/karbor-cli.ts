@@ -21,6 +21,39 @@ export function karbor(h: Harness, args: string[], token = h.token): Promise<Cli
   });
 }
 
+/** Keystone credentials for the CLI, as a user's openrc holds them. */
+export interface KeystoneCreds {
+  authUrl: string;
+  username: string;
+  password: string;
+  projectId: string;
+  region: string;
+}
+
+/**
+ * Runs the real `karbor` CLI with normal Keystone auth: it gets a token from Keystone and finds
+ * the API as the `data-protect` endpoint of the region in its catalog. Only these `OS_*`
+ * variables reach it.
+ */
+export function karborKeystone(creds: KeystoneCreds, args: string[]): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { PYTHONWARNINGS: 'ignore' };
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OS_') && !k.startsWith('KARBOR_')) env[k] = v;
+  Object.assign(env, {
+    OS_AUTH_URL: creds.authUrl,
+    OS_USERNAME: creds.username,
+    OS_PASSWORD: creds.password,
+    OS_USER_DOMAIN_ID: 'default',
+    OS_PROJECT_ID: creds.projectId,
+    OS_REGION_NAME: creds.region,
+  });
+  return new Promise((resolve) => {
+    execFile('karbor', args, { timeout: 60_000, env }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
 /** Reads a `karbor ...-show` property table into a map (multi-line values joined). */
 export function parseShowTable(out: string): Record<string, string> {
   const props: Record<string, string> = {};

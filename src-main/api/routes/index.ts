@@ -14,14 +14,15 @@ import { triggerRoutes } from './triggers';
 import { verificationRoutes } from './verifications';
 
 /**
- * `/v1/{project_id}/...`: every call needs `X-Auth-Token`; a member may only use its own
- * project in the path (Karbor: 400 "Malformed request url"), an admin any project.
+ * `/v1/{project_id}/...`: every call needs `X-Auth-Token` (the engine's own token, or in
+ * Keystone mode a Keystone token); a member may only use its own project in the path (Karbor:
+ * 400 "Malformed request url"), an admin any project.
  */
 export async function registerV1Routes(app: FastifyInstance, opts: { engine: Engine }): Promise<void> {
   const { engine } = opts;
   app.addHook('onRequest', async (req) => {
     const header = req.headers['x-auth-token'];
-    const caller = engine.tokens.authenticate(Array.isArray(header) ? header[0] : header);
+    const caller = await engine.auth.authenticate(Array.isArray(header) ? header[0] : header);
     const projectId = (req.params as { project_id?: string }).project_id ?? '';
     if (projectId !== caller.projectId) {
       if (!caller.isAdmin) throw new Invalid('Malformed request url', 'PROJECT_MISMATCH');

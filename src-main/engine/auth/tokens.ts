@@ -6,11 +6,13 @@ import { formatTimestamp, type Clock } from '../clock';
 import type { Caller } from '../context';
 import type { Db } from '../db/open';
 import { apiTokens, settings } from '../db/schema';
-import { Invalid, Unauthorized } from '../errors';
+import { Invalid } from '../errors';
 
 export type Role = 'member' | 'admin';
 export const ROLES: readonly Role[] = ['member', 'admin'];
 export const TOKEN_FILE = 'api-token';
+/** Every token this engine issues starts so; such a token is never sent to a Keystone. */
+export const LOCAL_TOKEN_PREFIX = 'kbd_';
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -43,7 +45,7 @@ export class TokenService {
   create(projectId: string, role: Role, name?: string): string {
     if (!ROLES.includes(role)) throw new Invalid(`role must be one of ${ROLES.join(', ')}`);
     if (!/^[0-9a-zA-Z_-]{1,64}$/.test(projectId)) throw new Invalid(`project id '${projectId}' is not valid`);
-    const token = `kbd_${randomBytes(24).toString('base64url')}`;
+    const token = `${LOCAL_TOKEN_PREFIX}${randomBytes(24).toString('base64url')}`;
     this.db
       .insert(apiTokens)
       .values({
@@ -85,17 +87,6 @@ export class TokenService {
       .where(eq(apiTokens.tokenHash, hash(token)))
       .get();
     return row ? { projectId: row.projectId, isAdmin: row.role === 'admin' } : undefined;
-  }
-
-  authenticate(token: string | undefined): Caller {
-    const caller = token ? this.lookup(token) : undefined;
-    if (!caller)
-      throw new Unauthorized(
-        token
-          ? 'The request you have made requires authentication: invalid token'
-          : 'The request you have made requires authentication: no X-Auth-Token header',
-      );
-    return caller;
   }
 
   revoke(token: string): boolean {

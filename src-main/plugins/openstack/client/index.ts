@@ -7,6 +7,8 @@ import { NovaClient } from './nova';
 import { SwiftClient } from './swift';
 
 export { CinderClient } from './cinder';
+export { DATA_PROTECT, hasProjectPlaceholder, registerEndpoint, unregisterEndpoint } from './catalog';
+export type { EndpointRegistration, Registered } from './catalog';
 export { CloudConfigError, cloudFromEntry, cloudsYamlPaths, fromEnv, loadCloud, readCloudsFile, redactCloud } from './clouds';
 export type { AuthSettings, CloudConfig, LoadCloudOptions } from './clouds';
 export { OpenStackError, OpenStackStateError } from './errors';
