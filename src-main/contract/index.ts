@@ -47,6 +47,13 @@ export interface AppInfo {
   providerFiles: { file: string; providerId?: string; error?: string }[];
 }
 
+/** The login `restore_target` is restored with (what Karbor's client sends as `restore_auth`). */
+export type RestorePasswordAuth = {
+  type: 'password';
+  username: string;
+  password: string;
+};
+
 export interface PageInput {
   limit?: number;
   marker?: string;
@@ -85,8 +92,13 @@ export interface UiOperations {
   'checkpoints.copy': { input: { providerId: string; planId: string; targetProviderId: string }; output: { checkpointIds: string[] } };
   'restores.list': { input: PageInput & { checkpointId?: string }; output: Restore[] };
   'restores.get': { input: { id: string }; output: Restore };
+  /**
+   * `restoreTarget` is Karbor's `restore_target` (for OpenStack: the target's Keystone v3 URL, the
+   * project and domains in its query); `restoreAuth` its login. The password reaches only the
+   * running restore: every answer, this one included, shows it as `***`.
+   */
   'restores.create': {
-    input: { providerId: string; checkpointId: string; parameters: JsonObject; restoreTarget?: string };
+    input: { providerId: string; checkpointId: string; parameters: JsonObject; restoreTarget?: string; restoreAuth?: RestorePasswordAuth };
     output: Restore;
   };
   'verifications.create': { input: { providerId: string; checkpointId: string; parameters?: JsonObject }; output: Verification };

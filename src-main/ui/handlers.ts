@@ -73,6 +73,7 @@ export function createUiHandlers(engine: Engine, caller: Caller, info: () => App
         checkpoint_id: i.checkpointId,
         parameters: i.parameters,
         restore_target: i.restoreTarget ?? null,
+        restore_auth: i.restoreAuth ?? null,
       }),
     'verifications.create': (i) =>
       engine.verifications.create(caller, { provider_id: i.providerId, checkpoint_id: i.checkpointId, parameters: i.parameters ?? {} }),

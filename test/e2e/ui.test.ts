@@ -176,6 +176,8 @@ describe('web UI (headless serve mode)', () => {
     await page.getByRole('heading', { name: /^2\. Resources of Photos/ }).waitFor();
     await page.getByRole('button', { name: 'Next: parameters' }).click();
     await page.getByLabel('Restore to').fill(restoreTarget);
+    // Only OpenStack checkpoints can go into another project (test/openstack/ui-restore-target.test.ts).
+    await expect(page.getByTestId('restore-target').count()).resolves.toBe(0);
     await page.getByRole('button', { name: 'Run restore' }).click();
     await page.getByTestId('restore-status').getByText('success').waitFor({ timeout: 30_000 });
     const results = await page.getByTestId('restore-results').innerText();
@@ -183,6 +185,7 @@ describe('web UI (headless serve mode)', () => {
     expect(results).toContain('restored');
     expect(fs.readFileSync(path.join(restoreTarget, 'summer', 'img-7.jpg'), 'utf8')).toBe('picture 7 '.repeat(400));
     expect(fs.existsSync(path.join(restoreTarget, 'notes.txt'))).toBe(false);
+    await expect(page.getByTestId('restore-into').count()).resolves.toBe(0);
     await shot('restore');
   });
 

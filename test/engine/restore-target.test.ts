@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Caller, type Engine } from '../../src-main/engine';
+import type { Logger } from '../../src-main/engine/log';
 import type { ProtectablePlugin, Resource } from '../../src-main/engine/protectables/types';
 import type { ProtectionPlugin, RestoreTarget } from '../../src-main/engine/providers/types';
-import { eventually, tempDir } from '../helpers/harness';
+import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
 
 const caller: Caller = { projectId: 'p1', isAdmin: false };
 const PROVIDER = '0c3c1b7e-0000-4000-8000-000000000002';
@@ -134,5 +135,93 @@ describe('restore targets', () => {
     expect(logins).toEqual(['session-1', 'session-2']);
     expect(disposed).toEqual(['session-1', 'session-2']);
     expect(databaseBytes(dataDir)).not.toContain(SECRET);
+  });
+});
+
+describe('restores.create of the UI contract with a target (headless bridge on a real port)', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('starts the restore with restore_target and the login, and no answer, log line or database byte holds the password', async () => {
+    const t = targetPlugin();
+    const logged: string[] = [];
+    const line = (m: string, f?: Record<string, unknown>) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`);
+    const log: Logger = { debug: line, info: line, warn: line, error: line };
+    h = await startHarness({
+      protectables,
+      protectionPlugins: [t.plugin],
+      providers: [{ id: PROVIDER, name: 'Targeted', plugins: ['targeted'] }],
+      scheduler: false,
+      log,
+    });
+    const hh = h;
+    const answers: string[] = [];
+    const invoke = async <T>(method: string, input: unknown): Promise<{ ok: true; value: T } | { ok: false; error: { code: string } }> => {
+      const res = await fetch(`${hh.server.baseUrl}/ui/invoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-auth-token': hh.token },
+        body: JSON.stringify({ method, input }),
+      });
+      const text = await res.text();
+      answers.push(text);
+      return JSON.parse(text) as never;
+    };
+    const ok = async <T>(method: string, input: unknown): Promise<T> => {
+      const r = await invoke<T>(method, input);
+      if (!r.ok) throw new Error(`${method}: ${JSON.stringify(r.error)}`);
+      return r.value;
+    };
+    const plan = await ok<{ id: string }>('plans.create', { name: 'app', providerId: PROVIDER, resources: [server], parameters: {} });
+    const cp = await ok<{ id: string }>('checkpoints.create', { providerId: PROVIDER, planId: plan.id });
+    await h.engine.idle();
+
+    let release: () => void = () => undefined;
+    t.gate.hold = new Promise((r) => (release = r));
+    const url = 'https://keystone.example:5000/v3?project_name=web&project_domain_name=Default&user_domain_name=Default';
+    const masked = { type: 'password', username: 'bob', password: '***' };
+    const created = await ok<{ id: string; restore_target: string; restore_auth: unknown; status: string }>('restores.create', {
+      providerId: PROVIDER,
+      checkpointId: cp.id,
+      parameters: {},
+      restoreTarget: url,
+      restoreAuth: { type: 'password', username: 'bob', password: SECRET },
+    });
+    expect(created).toMatchObject({ restore_target: url, restore_auth: masked, status: 'in_progress' });
+    await eventually(async () => t.gate.started, 'restore started');
+    // While the restore runs: every read, by the UI and by the Karbor API.
+    expect(await ok('restores.get', { id: created.id })).toMatchObject({ restore_target: url, restore_auth: masked });
+    const listed = await ok<{ id: string; restore_auth: unknown }[]>('restores.list', { checkpointId: cp.id });
+    expect(listed.map((r) => [r.id, r.restore_auth])).toEqual([[created.id, masked]]);
+    const rest = await h.api<{ restore: { restore_target: string; restore_auth: unknown } }>('GET', `/restores/${created.id}`);
+    expect(rest.body.restore).toMatchObject({ restore_target: url, restore_auth: masked });
+    answers.push(rest.text, (await h.api('GET', '/restores')).text);
+    expect(databaseBytes(h.dataDir)).not.toContain(SECRET);
+    release();
+    await h.engine.idle();
+
+    const done = await ok<{ status: string; restore_auth: unknown }>('restores.get', { id: created.id });
+    expect(done).toMatchObject({ status: 'success', restore_auth: masked });
+    // The plugins, and only they, had the password in clear.
+    expect(t.seen).toEqual([
+      { url, auth: { type: 'password', username: 'bob', password: SECRET } },
+      { url, auth: { type: 'password', username: 'bob', password: SECRET } },
+    ]);
+    answers.push(JSON.stringify(await ok('logs.list', { operationType: 'restore' })));
+    answers.push((await h.api('GET', `/operation_logs?restore_id=${created.id}`)).text);
+    for (const a of answers) expect(a).not.toContain(SECRET);
+    expect(logged.join('\n')).not.toContain(SECRET);
+    expect(databaseBytes(h.dataDir)).not.toContain(SECRET);
+
+    const bad = await invoke('restores.create', {
+      providerId: PROVIDER,
+      checkpointId: cp.id,
+      parameters: {},
+      restoreTarget: url,
+      restoreAuth: 'bob',
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID' } });
   });
 });
