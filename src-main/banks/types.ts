@@ -74,10 +74,11 @@ export interface Bank {
   put(key: string, data: Buffer | Readable, opts?: PutOptions): Promise<void>;
 
   /**
-   * Makes every put made so far with `deferSync` durable (one sync for all of them). Absent on
-   * backends where every put is durable when it resolves.
+   * Makes every put made so far with `deferSync` durable (one sync for all of them); with
+   * `everything`, also deletes made so far. Resolves only once every earlier flush has too.
+   * Absent on backends where every put and delete is durable when it resolves.
    */
-  flush?(): Promise<void>;
+  flush?(opts?: { everything?: boolean }): Promise<void>;
 
   /** Reads a whole object into memory. @throws BankNotFound */
   get(key: string): Promise<Buffer>;

@@ -36,6 +36,26 @@ describe('local bank: directory specifics', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
+  it('puts with deferSync are visible at once and flushed by one flush, whole file system or file by file', async () => {
+    for (const syncWholeFileSystem of [true, false]) {
+      const b = await LocalBank.open(path.join(root, `deferred-${syncWholeFileSystem}`), { syncWholeFileSystem });
+      const objects = Array.from(
+        { length: 20 },
+        (_, i) => [`chunks/${String(i % 4).padStart(2, '0')}/c${i}`, randomBytes(1000 + i)] as const,
+      );
+      await Promise.all(objects.map(([k, v]) => b.put(k, v, { deferSync: true })));
+      for (const [k, v] of objects) expect((await b.get(k)).equals(v)).toBe(true);
+      // What a failed protect's sweep does before the next flush: delete some of them, and a folder.
+      await b.delete(objects[0]![0]);
+      await b.delete(objects[4]![0]);
+      fs.rmSync(path.join(b.dir, 'chunks', '01'), { recursive: true });
+      // Concurrent flushes: each resolves, none fails on what is gone.
+      await Promise.all([b.flush(), b.flush(), b.flush({ everything: true })]);
+      await b.flush();
+      expect(filesUnder(b.dir).filter((f) => f.startsWith('chunks/')).length).toBe(20 - 2 - 5);
+    }
+  });
+
   it('serves the store layer (ObjectBank) and lives at <dataDir>/bank by default', () => {
     const asObjectBank: ObjectBank = bank;
     expect(asObjectBank).toBe(bank);

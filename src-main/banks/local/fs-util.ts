@@ -29,7 +29,8 @@ export async function syncDir(dir: string): Promise<void> {
     fh = await fs.open(dir, 'r');
     await fh.sync();
   } catch (err) {
-    if (!['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'ENOTSUP'].includes(errnoCode(err) ?? '')) throw err;
+    // ENOENT: a directory emptied and removed since (by a sweep) has nothing left to sync.
+    if (!['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'ENOTSUP', 'ENOENT'].includes(errnoCode(err) ?? '')) throw err;
   } finally {
     await fh?.close();
   }
@@ -79,9 +80,18 @@ export async function* tempFiles(root: string): AsyncGenerator<{ file: string; m
   }
 }
 
-/** fsync of one file. */
+/**
+ * fsync of one file. Opened for writing: Windows flushes only handles with write access. A file
+ * deleted since it was written (a failed protect's chunks, swept) has nothing left to sync.
+ */
 export async function syncFile(file: string): Promise<void> {
-  const fh = await fs.open(file, 'r');
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, 'r+');
+  } catch (err) {
+    if (MISSING.has(errnoCode(err) ?? '')) return;
+    throw err;
+  }
   try {
     await fh.sync();
   } finally {

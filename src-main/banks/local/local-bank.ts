@@ -27,6 +27,11 @@ export interface LocalBankOptions {
   clock?: Clock;
   /** `open()` and `sweepTemp()` remove temp files untouched for this long. Default 1 hour. */
   tempMaxAgeMs?: number;
+  /**
+   * Whether `flush()` may sync the whole file system at once (`sync -f`, Linux). False syncs file
+   * by file, as on platforms without it. Default true.
+   */
+  syncWholeFileSystem?: boolean;
 }
 
 /** Where the engine keeps its local bank by default. */
@@ -55,11 +60,14 @@ export class LocalBank implements Bank {
   /** Files put with `deferSync` (and directories that gained entries) not yet flushed. */
   private readonly unsynced = new Set<string>();
   private readonly unsyncedDirs = new Set<string>();
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly syncWhole: boolean;
 
   constructor(dir: string, opts: LocalBankOptions = {}) {
     this.dir = path.resolve(dir);
     this.clock = opts.clock ?? systemClock;
     this.tempMaxAgeMs = opts.tempMaxAgeMs ?? 60 * 60 * 1000;
+    this.syncWhole = opts.syncWholeFileSystem ?? true;
   }
 
   /** Creates the directory if needed and sweeps temp files a crash left behind. */
@@ -105,18 +113,27 @@ export class LocalBank implements Bank {
   /**
    * Makes the puts made with `deferSync` durable: one `syncfs` of the bank's file system where the
    * platform has it (`sync -f`, Linux), else an fsync of each such file and of the directories
-   * that gained entries. On failure the same puts stay pending for the next flush.
+   * that gained entries. Flushes run one after another, so a flush never returns while an earlier
+   * one (which took the pending puts) is still syncing them. On failure the same puts stay pending
+   * for the next flush. `everything` syncs the file system even with nothing pending (after
+   * deletes that must be durable before what follows).
    */
-  async flush(): Promise<void> {
-    if (!this.unsynced.size && !this.unsyncedDirs.size) return;
+  flush(opts: { everything?: boolean } = {}): Promise<void> {
+    const run = this.flushing.then(() => this.flushNow(opts.everything === true));
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(everything: boolean): Promise<void> {
+    if (!everything && !this.unsynced.size && !this.unsyncedDirs.size) return;
     const files = [...this.unsynced];
     const dirs = [...this.unsyncedDirs];
     this.unsynced.clear();
     this.unsyncedDirs.clear();
     try {
-      if (!(await syncFileSystem(this.dir))) {
+      if (!(this.syncWhole && (await syncFileSystem(this.dir)))) {
         await eachLimit(files, 8, (f) => syncFile(f));
-        await eachLimit(dirs, 8, (d) => syncDir(d));
+        await eachLimit(everything ? [...dirs, this.dir] : dirs, 8, (d) => syncDir(d));
       }
     } catch (err) {
       files.forEach((f) => this.unsynced.add(f));

@@ -17,12 +17,6 @@ const chunkKey = (id: string): string => `chunks/${id.slice(0, 2)}/${id}`;
  * may be damaged, and no index names them yet: see {@link ChunkStore.repairUnsynced}.
  */
 export const UNSYNCED_MARKER = 'state/unsynced-chunks';
-/**
- * What this process writes into the marker. A marker holding it was written by a store of this
- * (running) process, so it is not a crashed writer's: another process can only write the bank
- * after the writer lease of the previous one ended or lapsed.
- */
-const MARKER_OWNER = `${randomUUID()}\n`;
 const noop = (): void => undefined;
 /** A chunk list piece: about 128 ids (8.5 KiB of JSON), one small chunk. */
 const REF_PIECES = { average: 128, max: 2048 };
@@ -93,6 +87,11 @@ export class ChunkStore {
   private deferredPuts = 0;
   private deferredRunning = 0;
   private markerPresent = false;
+  /**
+   * Names this store's current write session in the marker (see {@link beginWriteSession}): a
+   * marker holding another name is a writer's that stopped before flushing, crash or not.
+   */
+  private session = `${randomUUID()}\n`;
   /** Marker writes and deletes, one at a time and in order. */
   private markerOps: Promise<unknown> = Promise.resolve();
 
@@ -261,7 +260,7 @@ export class ChunkStore {
         if (err instanceof BankNotFound) return undefined;
         throw err;
       });
-      if (marker === undefined || marker.toString('utf8') === MARKER_OWNER) return;
+      if (marker === undefined || marker.toString('utf8') === this.session) return;
       const complete = new Set<string>();
       const seen = new Set<string>();
       for await (const key of this.bank.list('checkpoints/')) {
@@ -277,13 +276,28 @@ export class ChunkStore {
       }
       const used = await this.liveChunks();
       await this.sweep(used);
-      await this.bank.flush();
+      // The damaged chunks' removal is durable before the marker that calls for it goes.
+      await this.bank.flush({ everything: true });
       await this.bank.delete(UNSYNCED_MARKER);
     })().catch((err: unknown) => {
       this.repairing = undefined;
       throw err;
     });
     return this.repairing;
+  }
+
+  /**
+   * Starts a write session: called when this engine takes the bank's writer lease, since while it
+   * did not hold it another engine may have written, crashed or repaired the bank. Forgets what
+   * it knew (chunks seen, the marker, the repair done) and takes a new session name, so a marker
+   * an earlier session of this process left (a failed protect, a bank on a disk that went away)
+   * is repaired like a crashed engine's. Call it only while no write of this store is running.
+   */
+  beginWriteSession(): void {
+    this.session = `${randomUUID()}\n`;
+    this.known.clear();
+    this.repairing = undefined;
+    this.markerPresent = false;
   }
 
   private markerOp(fn: () => Promise<void>): Promise<void> {
@@ -300,7 +314,7 @@ export class ChunkStore {
     try {
       await this.markerOp(async () => {
         if (this.markerPresent) return;
-        await this.bank.put(UNSYNCED_MARKER, Buffer.from(MARKER_OWNER));
+        await this.bank.put(UNSYNCED_MARKER, Buffer.from(this.session));
         this.markerPresent = true;
       });
       await this.bank.put(key, stored, { deferSync: true });
@@ -525,7 +539,8 @@ export class ChunkStore {
       throw new CorruptData(`chunk ${id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
     }
     try {
-      return await this.workFor(stored.length).open(spec, stored, id, length);
+      // Judged by the decoded size: a chunk of zeros stores in a few bytes but decodes to MiB.
+      return await this.workFor(length ?? Infinity).open(spec, stored, id, length);
     } catch (err) {
       if (err instanceof ChunkUnreadable) throw new CorruptData(err.message);
       throw err;

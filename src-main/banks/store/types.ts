@@ -5,7 +5,7 @@ import type { PutOptions } from '../types';
 export interface ObjectBank {
   put(key: string, data: Buffer | Readable, opts?: PutOptions): Promise<void>;
   /** Makes puts made with `deferSync` durable; absent where every put is durable when it resolves. */
-  flush?(): Promise<void>;
+  flush?(opts?: { everything?: boolean }): Promise<void>;
   get(key: string): Promise<Buffer>;
   stat(key: string): Promise<{ size: number } | undefined>;
   list(prefix: string): AsyncIterable<string>;

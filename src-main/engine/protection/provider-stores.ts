@@ -57,16 +57,18 @@ export class ProviderStores {
     const factory = this.factories[config.type];
     if (!factory) throw new Error(`provider ${provider.definition.name}: unknown bank type '${config.type}'`);
     const bank = factory(config, this.ctx.dataDir);
-    const holder = new LeaseHolder(bank, `${os.hostname()}:${this.ctx.dataDir}`, this.ctx);
-    this.leases.add(holder);
     this.pool ??= new ChunkWorkerPool({ log: this.ctx.log });
     const label = 'dir' in bank && typeof bank.dir === 'string' ? bank.dir : `${config.type} bank of provider ${provider.definition.name}`;
+    const store = new ChunkStore(bank, chunkCodecSpec('sha256'), {
+      work: this.pool,
+      label,
+      encryption: bankEncryption(config, this.ctx.dataDir, provider.definition.name),
+    });
+    // Another engine may have written (or crashed writing) while this one did not hold the lease.
+    const holder = new LeaseHolder(bank, `${os.hostname()}:${this.ctx.dataDir}`, this.ctx, () => store.beginWriteSession());
+    this.leases.add(holder);
     const made: ProviderStore = {
-      store: new ChunkStore(bank, chunkCodecSpec('sha256'), {
-        work: this.pool,
-        label,
-        encryption: bankEncryption(config, this.ctx.dataDir, provider.definition.name),
-      }),
+      store,
       bank,
       lock: new RwLock(),
       writing: (fn) => holder.run(fn),
@@ -98,12 +100,17 @@ class LeaseHolder {
     private readonly bank: Bank,
     private readonly owner: string,
     private readonly ctx: EngineContext,
+    /** Called when a writer takes the lease afresh (no writer of this engine is running then). */
+    private readonly onAcquire: () => void,
   ) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     this.users++;
     try {
       if (!this.lease) {
+        // Only when no other writer runs: a lease lost while writers run is taken again without
+        // forgetting what they are writing.
+        if (this.users === 1) this.onAcquire();
         const taking = this.bank.acquireLease(WRITER_LEASE, { owner: this.owner, ttlMs: LEASE_TTL_MS });
         this.lease = taking;
         taking.catch(() => {

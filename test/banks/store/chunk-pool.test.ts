@@ -87,6 +87,7 @@ describe('chunk worker pool', () => {
       const store = new ChunkStore(bank, spec, { work });
       const { manifest } = await store.put(pieces(sekien, 1000));
       expect((await readAll(store, manifest)).equals(sekien)).toBe(true);
+      await store.flush();
       results.push({ manifest, objects: await objects(bank) });
     }
     expect(started.length).toBeGreaterThan(0);
@@ -108,6 +109,7 @@ describe('chunk worker pool', () => {
         expect(res.manifest.sha256).toBe(createHash('sha256').update(data).digest('hex'));
         expect((await readAll(store, res.manifest)).equals(data)).toBe(true);
         await store.verify(res.manifest);
+        await store.flush();
         results.push({ manifest: res.manifest, objects: await objects(bank) });
       }
       expect(results[1]).toEqual(results[0]);

@@ -88,7 +88,9 @@ describe('encrypted bank', () => {
   it('stores the same chunks and objects through workers as in this thread (ids are keyed, frames sealed)', async () => {
     const bank = new LocalBank(tempDir());
     const data = secretData(3 << 20);
-    const a = await encryptedStore(bank, 'pw', pool).put(Readable.from([data]));
+    const first = encryptedStore(bank, 'pw', pool);
+    const a = await first.put(Readable.from([data]));
+    await first.flush();
     const b = await encryptedStore(new LocalBank(bank.dir), 'pw', IN_THREAD).put(Readable.from([data]));
     expect(b.manifest).toEqual(a.manifest);
     expect(b.newChunks).toBe(0);

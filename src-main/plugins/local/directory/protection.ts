@@ -9,7 +9,7 @@ import { eachFile, eachLimit, FILE_CONCURRENCY, SMALL_FILE } from './parallel';
 import { DIRECTORY_TYPE } from './protectable';
 import { unchanged, utimesSeconds, walkTree, type TreeEntry } from './tree-index';
 
-/** Reads of larger files: about one chunk, each in its own buffer that can move to a chunk worker without a copy. */
+/** Reads of larger files: about one chunk at a time. */
 const READ_SIZE = 1024 * 1024;
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } };
 
@@ -20,6 +20,26 @@ function need(data: ResourceData | undefined): ResourceData {
 
 function strings(v: unknown): string[] | undefined {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
+}
+
+/**
+ * A file the walk saw as `size` bytes, read into memory; undefined when it has grown since (it is
+ * then streamed: a log or image growing meanwhile must not be read whole into memory).
+ */
+async function readWhole(file: string, size: number): Promise<Buffer | undefined> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (!bytesRead) break;
+      n += bytesRead;
+    }
+    return n > size ? undefined : buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A tree index piece: about 64 entries. */
@@ -118,9 +138,8 @@ export const directoryProtection: ProtectionPlugin = {
         ctx.signal.throwIfAborted();
         const abs = path.join(root, e.p);
         // A small file is read whole: one read instead of a stream, and the chunk store's short path.
-        const stored = await data.store(
-          e.size <= SMALL_FILE ? await fs.readFile(abs) : createReadStream(abs, { highWaterMark: READ_SIZE }),
-        );
+        const whole = e.size <= SMALL_FILE ? await readWhole(abs, e.size) : undefined;
+        const stored = await data.store(whole ?? createReadStream(abs, { highWaterMark: READ_SIZE }));
         e.data = stored.manifest;
         e.size = stored.size;
         bytes += e.size;

@@ -36,18 +36,20 @@ interface Visited {
  * Walks a tree depth-first in name order without following symlinks. `include` globs (when
  * given) select files; `exclude` globs drop files and whole directories.
  *
- * Entries come out in order, but every directory's children are listed and stat'ed as soon as the
- * directory is read, not when the walk reaches them: a stat is a round trip to the I/O threads,
- * and thousands of them one after another were most of the time of a protect that found nothing
- * changed. An error (unreadable directory) surfaces when the walk reaches that path.
+ * Entries come out in order, but every directory's children are listed and stat'ed ahead of the
+ * walk, up to {@link WALK_AHEAD} calls at a time: a stat is a round trip to the I/O threads, and
+ * thousands of them one after another were most of the time of a protect that found nothing
+ * changed. An error (unreadable directory) surfaces when the walk reaches that path; once the
+ * walk ends, by error or not, nothing more is read ahead.
  */
 export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGenerator<TreeEntry> {
   const inc = opts.include?.length ? picomatch(opts.include, { dot: true }) : undefined;
   const exc = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : undefined;
+  const io = ioLimiter(WALK_AHEAD);
   const visit = (rel: string): Promise<Visited> => {
     const visited = (async (): Promise<Visited> => {
       const abs = rel ? path.join(root, rel) : root;
-      const st = await fs.lstat(abs, { bigint: true });
+      const st = await io(() => fs.lstat(abs, { bigint: true }));
       const base = {
         p: rel,
         mode: Number(st.mode) & 0o7777,
@@ -57,9 +59,10 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
         ino: Number(st.ino),
       };
       const wanted = !inc || inc(rel);
-      if (st.isSymbolicLink()) return { entry: wanted ? { ...base, t: 'l', target: await fs.readlink(abs) } : undefined, children: [] };
+      if (st.isSymbolicLink())
+        return { entry: wanted ? { ...base, t: 'l', target: await io(() => fs.readlink(abs)) } : undefined, children: [] };
       if (st.isDirectory()) {
-        const names = (await fs.readdir(abs)).sort();
+        const names = (await io(() => fs.readdir(abs))).sort();
         const children = names.map((name) => (rel ? `${rel}/${name}` : name)).filter((child) => !exc?.(child));
         return { entry: { ...base, t: 'd', size: 0 }, children: children.map(visit) };
       }
@@ -75,7 +78,42 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
     if (v.entry) yield v.entry;
     for (const child of v.children) yield* flatten(child);
   }
-  yield* flatten(visit(''));
+  try {
+    yield* flatten(visit(''));
+  } finally {
+    io.stop();
+  }
+}
+
+/** File system calls the walk keeps in flight at most (libuv has 4 I/O threads; others need them too). */
+const WALK_AHEAD = 32;
+
+/** Runs calls at most `limit` at a time, in the order they ask; after `stop()` no queued call runs. */
+function ioLimiter(limit: number): { <T>(fn: () => Promise<T>): Promise<T>; stop(): void } {
+  let running = 0;
+  let stopped = false;
+  const waiting: ((go: boolean) => void)[] = [];
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (running >= limit || stopped) {
+      // A finishing call hands its slot over directly, so the count never overshoots.
+      if (!(await new Promise<boolean>((resolve) => (stopped ? resolve(false) : waiting.push(resolve))))) {
+        throw new Error('the walk has ended');
+      }
+    } else running++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next(true);
+      else running--;
+    }
+  };
+  return Object.assign(run, {
+    stop(): void {
+      stopped = true;
+      for (const w of waiting.splice(0)) w(false);
+    },
+  });
 }
 
 /**
