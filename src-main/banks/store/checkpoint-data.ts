@@ -97,9 +97,15 @@ export class CheckpointData {
 export async function deleteCheckpointData(store: ChunkStore, checkpointId: string): Promise<{ chunks: number; bytes: number }> {
   // A wrong passphrase fails here, before anything is deleted.
   await store.ready(true);
+  // Settles what an earlier write session left unsynced (a failed protect cleans up in a session
+  // of its own, after the one that wrote): that session's marker goes with its chunks.
+  await store.repairUnsynced();
   await store.bank.delete(`checkpoints/${checkpointId}/index.json`);
   const keys: string[] = [];
   for await (const k of store.bank.list(`checkpoints/${checkpointId}/`)) keys.push(k);
   for (const k of keys) await store.bank.delete(k);
-  return store.sweep(await store.liveChunks(checkpointId));
+  const freed = await store.sweep(await store.liveChunks(checkpointId));
+  // A failed protect's unsynced chunks are gone now: settle the rest, so its marker goes too.
+  await store.flush();
+  return freed;
 }

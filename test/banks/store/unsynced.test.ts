@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalBank } from '../../../src-main/banks/local/local-bank';
-import { CheckpointData } from '../../../src-main/banks/store/checkpoint-data';
+import { CheckpointData, deleteCheckpointData } from '../../../src-main/banks/store/checkpoint-data';
 import { chunkCodecSpec } from '../../../src-main/banks/store/chunk-codec';
 import { ChunkWorkerPool, IN_THREAD } from '../../../src-main/banks/store/chunk-pool';
 import { ChunkStore, UNSYNCED_MARKER } from '../../../src-main/banks/store/chunk-store';
@@ -54,6 +54,20 @@ describe('chunks written without a sync', () => {
     await cp.commit('2026-01-01 00:00:00');
     expect(await bank.stat(UNSYNCED_MARKER)).toBeUndefined();
     expect(await bank.stat('checkpoints/cp1/index.json')).toBeDefined();
+  });
+
+  it('removing a failed checkpoint removes its chunks and settles the marker', async () => {
+    const bank = new LocalBank(tempDir());
+    const store = new ChunkStore(bank, chunkCodecSpec('sha256'), { work: IN_THREAD });
+    const failed = new CheckpointData(store, 'failed');
+    await failed.forResource('T#1').put('a', Readable.from([randomBytes(2 << 20)]));
+    expect(await bank.stat(UNSYNCED_MARKER)).toBeDefined();
+    // The cleanup runs after the protect's write session ended: in a session of its own.
+    store.beginWriteSession();
+    await deleteCheckpointData(store, 'failed');
+    const left: string[] = [];
+    for await (const k of bank.list('')) left.push(k);
+    expect(left).toEqual([]);
   });
 
   it("after a writer crashed, the next writer removes the crashed run's objects and chunks before trusting any", async () => {
