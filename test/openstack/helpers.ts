@@ -63,6 +63,32 @@ export async function scratchProject(os: OpenStack, name: string, dir: string): 
 }
 
 /** A project with its own user (role `member`, the project as its default), for tests that must not run as admin. */
+/** Writes a clouds.yaml (0600) whose one cloud `name` is a member project's user, scoped to it. */
+export function writeMemberCloud(
+  file: string,
+  name: string,
+  authUrl: string,
+  p: Pick<MemberProject, 'username' | 'password' | 'projectId'>,
+): void {
+  fs.writeFileSync(
+    file,
+    [
+      'clouds:',
+      `  ${name}:`,
+      '    auth:',
+      `      auth_url: "${authUrl}"`,
+      `      username: "${p.username}"`,
+      `      password: "${p.password}"`,
+      '      user_domain_id: default',
+      `      project_id: ${p.projectId}`,
+      `    region_name: ${fromEnv().region_name ?? 'RegionOne'}`,
+      '    interface: public',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}
+
 export interface MemberProject {
   projectId: string;
   userId: string;

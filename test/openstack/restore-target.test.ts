@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromEnv, jsonCall, type OpenStack } from '../../src-main/plugins/openstack/client';
@@ -10,6 +9,7 @@ import {
   checkpoint,
   dropMemberProject,
   memberProject,
+  writeMemberCloud,
   OS_INFRA,
   readVolume,
   restore,
@@ -98,23 +98,7 @@ beforeAll(async () => {
   target = await memberProject(`${name}-dst`);
   const dir = tempDir('karbor-os-rtarget-');
   const cloudsFile = path.join(dir, 'clouds.yaml');
-  fs.writeFileSync(
-    cloudsFile,
-    [
-      'clouds:',
-      `  ${name}:`,
-      '    auth:',
-      `      auth_url: "${authUrl}"`,
-      `      username: "${source.username}"`,
-      `      password: "${source.password}"`,
-      '      user_domain_id: default',
-      `      project_id: ${source.projectId}`,
-      `    region_name: ${fromEnv().region_name ?? 'RegionOne'}`,
-      '    interface: public',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  writeMemberCloud(cloudsFile, name, authUrl, source);
   process.env.OS_CLIENT_CONFIG_FILE = cloudsFile;
   process.env.OS_CLOUD = name;
   const os = source.os;

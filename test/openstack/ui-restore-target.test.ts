@@ -15,7 +15,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromEnv } from '../../src-main/plugins/openstack/client';
 import { startHeadlessUi, type HeadlessUi } from '../e2e/headless';
 import { tempDir } from '../helpers/harness';
-import { dropMemberProject, memberProject, OS_INFRA, readVolume, retried, writeVolume, type MemberProject } from './helpers';
+import {
+  dropMemberProject,
+  memberProject,
+  OS_INFRA,
+  readVolume,
+  retried,
+  writeMemberCloud,
+  writeVolume,
+  type MemberProject,
+} from './helpers';
 
 const name = `karbor-ui-rt-${Date.now()}`;
 const authUrl = fromEnv().auth.auth_url.replace(/\/+$/, '');
@@ -51,23 +60,7 @@ beforeAll(async () => {
   source = await memberProject(`${name}-src`);
   target = await memberProject(`${name}-dst`);
   const cloudsFile = path.join(work, 'clouds.yaml');
-  fs.writeFileSync(
-    cloudsFile,
-    [
-      'clouds:',
-      `  ${name}:`,
-      '    auth:',
-      `      auth_url: "${authUrl}"`,
-      `      username: "${source.username}"`,
-      `      password: "${source.password}"`,
-      '      user_domain_id: default',
-      `      project_id: ${source.projectId}`,
-      `    region_name: ${fromEnv().region_name ?? 'RegionOne'}`,
-      '    interface: public',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  writeMemberCloud(cloudsFile, name, authUrl, source);
   const src = source;
   volumeId = (await retried(() => src.os.cinder.createVolume({ size: 1, name: `${name}-vol` }))).id;
   await src.os.cinder.waitVolume(volumeId, ['available'], undefined, 180_000);
