@@ -223,6 +223,8 @@ describe('OpenStack in the web UI (real cloud)', () => {
     await row.getByRole('button', { name: 'Remove' }).click();
     await row.getByRole('button', { name: 'Yes, remove' }).click();
     await page.getByRole('status').getByText(`Cloud “${wrongCloud}” removed.`).waitFor();
+    // The list reloads after the message: wait for the row to go, then check it stays gone.
+    await row.waitFor({ state: 'detached' });
     await expect(row.count()).resolves.toBe(0);
     expect(fs.readFileSync(path.join(dataDir, 'clouds.yaml'), 'utf8')).not.toContain(wrongCloud);
   });
