@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -22,6 +23,9 @@ import {
   type ManifestEntry,
   type SegmentBody,
 } from './large-objects';
+
+/** How long a GET answered 404 waits before asking again (see SwiftBank.get). */
+const OVERWRITE_RETRY_MS = 100;
 import { isQuotaFailure, SwiftCallError, SwiftHttp, type SwiftCall } from './swift-http';
 
 export interface SwiftBankOptions {
@@ -236,8 +240,18 @@ export class SwiftBank implements Bank {
     await this.call({ method: 'DELETE', object, expect: [204, 404] }).catch(() => undefined);
   }
 
+  /**
+   * A GET racing an overwrite can be answered 404: the object server chose the old version's file
+   * just as the new version's write removed it. Objects here are not deleted while being read, so
+   * a 404 is asked once more, shortly after, before it counts as missing.
+   */
   async get(key: string): Promise<Buffer> {
-    const r = await this.call({ method: 'GET', object: this.name(key), expect: [200, 404] });
+    const object = this.name(key);
+    let r = await this.call({ method: 'GET', object, expect: [200, 404] });
+    if (r.status === 404) {
+      await sleep(OVERWRITE_RETRY_MS);
+      r = await this.call({ method: 'GET', object, expect: [200, 404] });
+    }
     if (r.status === 404) throw new BankNotFound(key);
     return r.body;
   }
@@ -247,7 +261,13 @@ export class SwiftBank implements Bank {
   }
 
   private async *download(object: string, key: string): AsyncGenerator<Buffer> {
-    const r = await this.call({ method: 'GET', object, expect: [200, 404], stream: true });
+    let r = await this.call({ method: 'GET', object, expect: [200, 404], stream: true });
+    if (r.status === 404) {
+      // As in get(): a read racing an overwrite.
+      await r.res.body?.cancel();
+      await sleep(OVERWRITE_RETRY_MS);
+      r = await this.call({ method: 'GET', object, expect: [200, 404], stream: true });
+    }
     if (r.status === 404 || !r.res.body) {
       await r.res.body?.cancel();
       throw new BankNotFound(key);
