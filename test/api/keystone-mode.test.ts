@@ -4,8 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keystoneAuthArgs } from '../../src-main/cli-args';
 import { createEngine } from '../../src-main/engine';
-import type { Logger } from '../../src-main/engine/log';
-import { startHarness, tempDir, type Harness } from '../helpers/harness';
+import { capturingLog, startHarness, tempDir, type Harness } from '../helpers/harness';
 
 /**
  * Keystone mode without a cloud: the configured Keystone listens nowhere (a port that was just
@@ -14,12 +13,7 @@ import { startHarness, tempDir, type Harness } from '../helpers/harness';
  */
 let h: Harness;
 const logged: string[] = [];
-const log: Logger = Object.fromEntries(
-  (['debug', 'info', 'warn', 'error'] as const).map((lvl) => [
-    lvl,
-    (msg: string, f?: Record<string, unknown>) => logged.push(`${lvl} ${msg} ${JSON.stringify(f ?? {})}`),
-  ]),
-) as unknown as Logger;
+const log = capturingLog(logged);
 const FOREIGN = 'gAAAAABforeign-token-that-no-keystone-can-check';
 
 async function closedPort(): Promise<number> {

@@ -9,11 +9,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src-main/engine/log';
 import { loadCloud } from '../../src-main/plugins/openstack/client';
 import { renderCloudsYaml } from '../../src-main/plugins/openstack/client/app-clouds';
 import { parseYaml } from '../../src-main/plugins/openstack/client/yaml';
-import { startHarness, tempDir, type Harness } from '../helpers/harness';
+import { capturingLog, startHarness, tempDir, type Harness } from '../helpers/harness';
 
 const OS_INFRA = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 // Characters that break naive YAML or shell quoting, so the round trip is really tested.
@@ -27,12 +26,7 @@ let h: Harness;
 let home: string;
 let refusedPort: number;
 const logged: string[] = [];
-const captureLog: Logger = {
-  debug: (m, f) => logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-};
+const captureLog = capturingLog(logged);
 const answers: string[] = [];
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };

@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type Caller, type Engine } from '../../src-main/engine';
-import type { Logger } from '../../src-main/engine/log';
 import type { ProtectablePlugin, Resource } from '../../src-main/engine/protectables/types';
 import type { ProtectionPlugin, RestoreTarget } from '../../src-main/engine/providers/types';
-import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { eventually, capturingLog, startHarness, tempDir, type Harness } from '../helpers/harness';
 
 const caller: Caller = { projectId: 'p1', isAdmin: false };
 const PROVIDER = '0c3c1b7e-0000-4000-8000-000000000002';
@@ -148,8 +147,7 @@ describe('restores.create of the UI contract with a target (headless bridge on a
   it('starts the restore with restore_target and the login, and no answer, log line or database byte holds the password', async () => {
     const t = targetPlugin();
     const logged: string[] = [];
-    const line = (m: string, f?: Record<string, unknown>) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`);
-    const log: Logger = { debug: line, info: line, warn: line, error: line };
+    const log = capturingLog(logged);
     h = await startHarness({
       protectables,
       protectionPlugins: [t.plugin],

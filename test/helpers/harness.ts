@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createEngine, type Engine, type EngineOptions } from '../../src-main/engine';
-import { silentLog } from '../../src-main/engine/log';
+import { silentLog, type Logger } from '../../src-main/engine/log';
 import { startServer, type RunningServer } from '../../src-main/server';
 
 export const NOOP = 'b766f37c-d011-4026-8228-28730d734a3f';
@@ -37,6 +37,15 @@ export interface RequestOpts {
   raw?: string;
   /** Absolute path on the server instead of under the endpoint. */
   absolute?: boolean;
+}
+
+/** A logger that keeps every line (`<level> <message> <fields as JSON>`) in `lines`, for tests that check what was logged. */
+export function capturingLog(lines: string[]): Logger {
+  const at =
+    (level: string) =>
+    (msg: string, fields?: Record<string, unknown>): void =>
+      void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 export function tempDir(prefix = 'karbor-test-'): string {

@@ -5,9 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src-main/engine/log';
 import { fromEnv, jsonCall, loadCloud, Session, type OpenStack } from '../../src-main/plugins/openstack/client';
-import { NOOP, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { NOOP, capturingLog, startHarness, tempDir, type Harness } from '../helpers/harness';
 import { karborKeystone, parseShowTable, type CliResult, type KeystoneCreds } from '../helpers/karbor-cli';
 import { admin } from './helpers';
 
@@ -46,12 +45,7 @@ const logged: string[] = [];
 /** Every Keystone token a test sent: none may appear in a log. */
 const tokensSeen: string[] = [];
 
-const log: Logger = Object.fromEntries(
-  (['debug', 'info', 'warn', 'error'] as const).map((lvl) => [
-    lvl,
-    (msg: string, f?: Record<string, unknown>) => logged.push(`${lvl} ${msg} ${JSON.stringify(f ?? {})}`),
-  ]),
-) as unknown as Logger;
+const log = capturingLog(logged);
 
 async function identity<T>(method: string, p: string, json?: unknown): Promise<T> {
   return jsonCall<T>(os.session, 'keystone', 'identity', { method, path: p, json });
