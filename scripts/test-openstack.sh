@@ -30,4 +30,14 @@ set -a
 . "$OSBOX/openrc"
 set +a
 echo "==> npx vitest run test/openstack"
-exec npx vitest run -c vitest.openstack.config.mts "${@:-test/openstack}"
+rc=0
+since="$(date '+%Y-%m-%d %H:%M:%S')"
+npx vitest run -c vitest.openstack.config.mts "${@:-test/openstack}" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  # What the cloud logged as errors while the tests ran (first line of each, newest 40).
+  echo "==> errors in the cloud's logs ($OSBOX/log) since $since:"
+  for f in "$OSBOX"/log/*.log; do
+    awk -v t="$since" -v f="$(basename "$f")" 'substr($0, 1, 19) >= t && / ERROR [^ ]+ \[/ { print f ": " substr($0, 1, 400) }' "$f"
+  done | sort -t' ' -k2,3 | tail -n 40 || true
+fi
+exit "$rc"

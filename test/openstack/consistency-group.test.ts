@@ -147,8 +147,10 @@ describe('OS Infra Provider: a Cinder volume group (OS::Cinder::ConsistencyGroup
     const group = saved[`${GROUP}#${groupId}`]!;
     expect(group).toMatchObject({ group_id: groupId, name: `${name}-group`, group_type: groupTypeId });
     const savedMembers = group.members as Obj[];
-    expect(savedMembers.map((m) => [m.volume_id, m.name, m.size, m.volume_type])).toEqual(
-      members.map((m, i) => [volumeIds[i], `${name}-${m.suffix}`, m.size, volumeType]),
+    // in the order Cinder lists the group's volumes, which is not the order they were made in
+    const byId = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(savedMembers.map((m) => [m.volume_id, m.name, m.size, m.volume_type]).sort(byId)).toEqual(
+      members.map((m, i) => [volumeIds[i], `${name}-${m.suffix}`, m.size, volumeType]).sort(byId),
     );
     expect(savedMembers.map((m) => m.backup_id).sort()).toEqual(backups.map((b) => b.id).sort());
     // the volumes' nodes record the group's backups: no second backup of a member
