@@ -11,19 +11,21 @@ UP=scripts/openstack/up.sh
 [ -f "$UP" ] || UP=../shared/openstack/up.sh
 [ -f "$UP" ] || UP=/work/shared/openstack/up.sh
 
+args=()
+# Everything up.sh --install brings: the services, and the PostgreSQL their databases live in.
+if ! command -v keystone-manage >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+  ! /usr/bin/python3 -c 'import psycopg2' 2>/dev/null; then
+  args+=(--install)
+  # The package lists may be stale or missing on a fresh machine.
+  apt-get update -qq
+fi
 if ! curl -s -o /dev/null --max-time 3 http://127.0.0.1:5000/v3 || [ ! -f "$OSBOX/openrc" ]; then
-  args=()
-  if ! command -v keystone-manage >/dev/null; then
-    args+=(--install)
-    # The package lists may be stale or missing on a fresh machine.
-    apt-get update -qq
-  fi
   echo "==> starting the cloud ($UP ${args[*]:-})"
-  bash "$UP" "${args[@]}"
 else
   # Keystone answers: make sure the rest runs too (up.sh starts only what is not running).
-  bash "$UP"
+  echo "==> checking the cloud ($UP ${args[*]:-})"
 fi
+bash "$UP" "${args[@]}"
 
 set -a
 # shellcheck disable=SC1091
