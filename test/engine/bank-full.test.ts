@@ -4,24 +4,17 @@
  * partial data is removed, and the earlier checkpoint still verifies and restores.
  * Mounting needs root with CAP_SYS_ADMIN (as in CI); elsewhere the suite says why it skipped.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs';
 
 type Obj = Record<string, unknown>;
 const SMALL_DISK = '9b7e0d1a-2c34-4e5f-8a6b-7c8d9e0f1a2b';
 
-function mountTmpfs(): { dir?: string; reason?: string } {
-  const dir = tempDir('karbor-fullbank-');
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { encoding: 'utf8' });
-  if (r.status === 0) return { dir };
-  fs.rmSync(dir, { recursive: true, force: true });
-  return { reason: (r.error?.message ?? r.stderr) || `mount exited ${r.status}` };
-}
-const disk = mountTmpfs();
+const disk = mountTmpfs('2m', 'karbor-fullbank-');
 const skipped = disk.reason ? ` (skipped: cannot mount a tmpfs here: ${disk.reason.trim()})` : '';
 
 let h: Harness;
@@ -95,9 +88,7 @@ describe(`a bank whose disk fills up${skipped}`, () => {
   });
   afterAll(async () => {
     await h?.close();
-    if (!disk.dir) return;
-    spawnSync('umount', [disk.dir]);
-    fs.rmSync(disk.dir, { recursive: true, force: true });
+    unmountTmpfs(disk.dir);
   });
 
   it.skipIf(!disk.dir)('ends the checkpoint in error with a clear reason, removes the partial data and keeps the earlier one', async () => {

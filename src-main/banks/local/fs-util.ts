@@ -11,6 +11,11 @@ export const TMP_PREFIX = '.tmp-';
 /** Bookkeeping directory for leases, beside the objects (hidden from `list()` by its dot). */
 export const LEASE_DIR = '.leases';
 
+/** The file that holds `key` (already validated) in the bank folder `dir`. */
+export function objectFile(dir: string, key: string): string {
+  return path.join(dir, ...key.split('/'));
+}
+
 /** Error codes that mean "no such object here" when reading a key's path. */
 export const MISSING = new Set(['ENOENT', 'ENOTDIR']);
 

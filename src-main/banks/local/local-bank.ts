@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../../engine/clock';
 import { eachLimit } from '../../engine/each-limit';
 import { BankError, BankFull, BankNotFound, isFullError } from '../errors';
 import { validateKey, validateLeaseName, validatePrefix } from '../keys';
+import type { DirectFiles } from '../store/types';
 import type { Bank, BankLease, BankObjectStat, LeaseOptions, PutOptions } from '../types';
 import {
   dirsToSync,
@@ -17,6 +18,7 @@ import {
   syncFile,
   syncFileSystem,
   tempFiles,
+  objectFile,
   TMP_PREFIX,
   writeAll,
 } from './fs-util';
@@ -81,7 +83,18 @@ export class LocalBank implements Bank {
   }
 
   private file(key: string): string {
-    return path.join(this.dir, ...validateKey(key).split('/'));
+    return objectFile(this.dir, validateKey(key));
+  }
+
+  direct(): DirectFiles {
+    return {
+      dir: this.dir,
+      adopt: (file, createdDir) => {
+        this.unsynced.add(file);
+        for (const d of dirsToSync(path.dirname(file), createdDir)) this.unsyncedDirs.add(d);
+      },
+      error: (code, message, what) => this.ioError(Object.assign(new Error(message), { code }), what),
+    };
   }
 
   /** Storage failures as typed errors: full disk → BankFull, the rest → BankError. */

@@ -70,6 +70,14 @@ export class CheckpointData {
         res.manifest.chunks.forEach((c) => this.refs.add(c.id));
         return { manifest: res.manifest as unknown as JsonObject, size: res.manifest.size, newBytes: res.newBytes };
       },
+      storeFile: async (file: string, size: number) => {
+        const res = await this.store.putFile(file, size, onBytes, signal);
+        if (!res) return undefined;
+        res.manifest.chunks.forEach((c) => this.refs.add(c.id));
+        return { manifest: res.manifest as unknown as JsonObject, size: res.manifest.size, newBytes: res.newBytes };
+      },
+      restoreFile: (manifest: JsonObject, dest: string, file: { flags: string; mode: number; atime: number; mtime: number }) =>
+        this.store.restoreFile(manifest as unknown as Manifest, dest, file),
       load: (manifest: JsonObject) => this.store.get(manifest as unknown as Manifest),
       read: (manifest: JsonObject) => this.store.getBuffer(manifest as unknown as Manifest),
       /** Keeps chunks of an earlier checkpoint that this one reuses (unchanged files). */

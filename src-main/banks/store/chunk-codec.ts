@@ -31,6 +31,9 @@ export function chunkCodecSpec(algorithm: ChunkIdAlgorithm, chunking: FastCdcOpt
   return { algorithm, level: DEFAULT_ZSTD_LEVEL, chunking };
 }
 
+/** The bank key of the chunk `id`. */
+export const chunkKey = (id: string): string => `chunks/${id.slice(0, 2)}/${id}`;
+
 /** A stored chunk that cannot be turned back into the chunk its id names. */
 export class ChunkUnreadable extends Error {
   readonly code = 'CHUNK_UNREADABLE';
@@ -85,10 +88,51 @@ export type ChunkRequest =
   /** Content-defined chunking of one stream (`stream` = the number of its first push). */
   | { t: 'cut'; n: number; stream: number; chunking: FastCdcOptions; data: Uint8Array }
   | { t: 'cut-end'; n: number; stream: number; chunking: FastCdcOptions }
-  | { t: 'cut-drop'; n: number; stream: number };
+  | { t: 'cut-drop'; n: number; stream: number }
+  /** Read a small file (at most one chunk) and store it in a local bank (direct-files.ts). */
+  | ({ t: 'store-file'; n: number; spec: ChunkCodecSpec } & StoreFileRequest)
+  /** Write a one-chunk stream of a local bank into a new file (direct-files.ts). */
+  | ({ t: 'restore-file'; n: number; spec: ChunkCodecSpec } & RestoreFileRequest);
+
+/** A small file to store: the walk saw it as `size` bytes. */
+export interface StoreFileRequest {
+  file: string;
+  size: number;
+  /** The local bank's folder ({@link DirectFiles}). */
+  bankDir: string;
+}
+
+export type StoreFileResult =
+  /** It has grown past `size` since: nothing was stored. */
+  | { grown: true }
+  | {
+      /** Its chunk's id ('' for an empty file), the file's SHA-256 and length. */
+      id: string;
+      sha256: string;
+      length: number;
+      /** Stored bytes written (0 when the bank had the chunk), the object file and the first folder made for it. */
+      added: number;
+      written?: string;
+      created?: string;
+    };
+
+export interface RestoreFileRequest {
+  bankDir: string;
+  id: string;
+  length: number;
+  dest: string;
+  /** `open` flags: 'wx' (never overwrite) or 'w'. */
+  flags: string;
+  mode: number;
+  /** Seconds. */
+  atime: number;
+  mtime: number;
+}
 
 export type ChunkReply =
   | { n: number; id: string }
   | { n: number; data: Uint8Array }
   | { n: number; chunks: Uint8Array[]; sha256?: string }
-  | { n: number; error: { name: string; message: string } };
+  | { n: number; stored: StoreFileResult }
+  | { n: number; done: true }
+  | { n: number; error: { name: string; message: string; code?: string; bank?: boolean } };

@@ -12,6 +12,9 @@ import {
   type ChunkCodecSpec,
   type ChunkReply,
   type ChunkRequest,
+  type RestoreFileRequest,
+  type StoreFileRequest,
+  type StoreFileResult,
 } from './chunk-codec';
 import startChunkWorker from './chunk.worker?nodeWorker';
 
@@ -52,6 +55,28 @@ export interface ChunkWork {
   seal(spec: ChunkCodecSpec, data: Buffer, id: string): Promise<Buffer>;
   /** @throws ChunkUnreadable when the stored chunk is damaged or is not the chunk `id` names. */
   open(spec: ChunkCodecSpec, stored: Buffer, id: string, length?: number): Promise<Buffer>;
+  /**
+   * Reads a small file and stores it as one chunk straight into a local bank (direct-files.ts).
+   * Absent where the work runs in this thread.
+   * @throws WorkerBankError when the bank's file cannot be written; the file's own errors as they are.
+   */
+  storeFile?(spec: ChunkCodecSpec, req: StoreFileRequest): Promise<StoreFileResult>;
+  /**
+   * Writes a one-chunk stream of a local bank into a new file, with its mode and times.
+   * @throws ChunkUnreadable for a missing or damaged chunk; the target's errors as they are.
+   */
+  restoreFile?(spec: ChunkCodecSpec, req: RestoreFileRequest): Promise<void>;
+}
+
+/** A chunk worker could not read or write a bank file: its errno code and message. */
+export class WorkerBankError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'WorkerBankError';
+  }
 }
 
 /** Chunk work in the calling thread: for tools and tests that run without a pool. */
@@ -210,6 +235,17 @@ export class ChunkWorkerPool implements ChunkWork {
     return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
   }
 
+  async storeFile(spec: ChunkCodecSpec, req: StoreFileRequest): Promise<StoreFileResult> {
+    const r = await this.call(this.pick(), { t: 'store-file', n: ++this.seq, spec, ...req });
+    if (!('stored' in r)) throw new Error('chunk worker: unexpected reply to store-file');
+    return r.stored;
+  }
+
+  async restoreFile(spec: ChunkCodecSpec, req: RestoreFileRequest): Promise<void> {
+    const r = await this.call(this.pick(), { t: 'restore-file', n: ++this.seq, spec, ...req });
+    if (!('done' in r)) throw new Error('chunk worker: unexpected reply to restore-file');
+  }
+
   /** Stops every worker; calls in flight fail. Later calls fail too. */
   async close(): Promise<void> {
     this.closed = true;
@@ -251,9 +287,8 @@ export class ChunkWorkerPool implements ChunkWork {
       if (!call) return;
       slot.calls.delete(reply.n);
       if (slot.calls.size === 0) worker.unref();
-      if ('error' in reply) {
-        call.reject(reply.error.name === 'ChunkUnreadable' ? new ChunkUnreadable(reply.error.message) : new Error(reply.error.message));
-      } else call.resolve(reply);
+      if ('error' in reply) call.reject(workerError(reply.error));
+      else call.resolve(reply);
     });
     worker.on('error', (err) => this.kill(slot, new ChunkWorkerCrashed(err.message)));
     worker.on('exit', (code) => this.kill(slot, new ChunkWorkerCrashed(`exit code ${code}`)));
@@ -282,4 +317,11 @@ export class ChunkWorkerPool implements ChunkWork {
       slot.worker.postMessage(msg, transfer);
     });
   }
+}
+
+/** A worker's error as an error of this thread: typed where the caller tells kinds apart, with its errno code. */
+function workerError(e: { name: string; message: string; code?: string; bank?: boolean }): Error {
+  if (e.name === 'ChunkUnreadable') return new ChunkUnreadable(e.message);
+  if (e.bank) return new WorkerBankError(e.message, e.code);
+  return e.code ? Object.assign(new Error(e.message), { code: e.code }) : new Error(e.message);
 }

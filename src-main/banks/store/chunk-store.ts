@@ -2,14 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BankNotFound } from '../errors';
 import { BankEncryptionMismatch, hasKeyConfig, openBankKeys } from './bank-keys';
-import { chunkIdOf, ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
+import { chunkIdOf, chunkKey, ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
 import { DEFAULT_FASTCDC_OPTIONS } from '../dedup/fastcdc';
-import { IN_THREAD, type ChunkWork, type HashedChunk } from './chunk-pool';
+import { IN_THREAD, WorkerBankError, type ChunkWork, type HashedChunk } from './chunk-pool';
 import { loadPieces, storePieces } from './pieces';
 import { keyedId, SealedCorrupt, seal, unseal } from './sealed';
 import type { Manifest, ObjectBank, PutResult } from './types';
 
-const chunkKey = (id: string): string => `chunks/${id.slice(0, 2)}/${id}`;
 /**
  * Present while chunks written without a sync may exist: written (durably) before the first such
  * chunk, removed by a flush that found no such chunk written meanwhile. Finding it before the
@@ -309,6 +308,11 @@ export class ChunkStore {
   /** A chunk put that skips the sync where the bank can defer it, under the marker. */
   private async putChunkObject(key: string, stored: Buffer): Promise<void> {
     if (!this.bank.flush) return this.bank.put(key, stored);
+    await this.deferredWrite(() => this.bank.put(key, stored, { deferSync: true }));
+  }
+
+  /** Runs a write of chunks without a sync: counted for {@link flush}, and only once the marker is there. */
+  private async deferredWrite<T>(write: () => Promise<T>): Promise<T> {
     this.deferredPuts++;
     this.deferredRunning++;
     try {
@@ -317,10 +321,71 @@ export class ChunkStore {
         await this.bank.put(UNSYNCED_MARKER, Buffer.from(this.session));
         this.markerPresent = true;
       });
-      await this.bank.put(key, stored, { deferSync: true });
+      return await write();
     } finally {
       this.deferredRunning--;
     }
+  }
+
+  /**
+   * Stores a small file that a chunk worker reads, hashes, seals and writes into the bank itself
+   * (direct-files.ts): one message instead of a dozen file-system calls on this thread. The
+   * manifest is the one {@link putBuffer} would write for the same bytes. Undefined when that
+   * cannot be done here (no worker pool, a bank that is not local files, a file larger than one
+   * chunk) or the file has grown past `size` since it was seen: the caller stores it the usual way.
+   */
+  async putFile(file: string, size: number, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<PutResult | undefined> {
+    const direct = this.bank.direct?.();
+    if (!direct || !this.work.storeFile || !this.bank.flush) return undefined;
+    const spec = await this.ready(true);
+    if (size > (spec.chunking.minSize ?? DEFAULT_FASTCDC_OPTIONS.minSize)) return undefined;
+    await this.repairUnsynced();
+    signal?.throwIfAborted();
+    const storeFile = this.work.storeFile.bind(this.work);
+    const r = await this.deferredWrite(() =>
+      storeFile(spec, { file, size, bankDir: direct.dir }).catch((err: unknown) => {
+        throw err instanceof WorkerBankError ? direct.error(err.code, err.message, 'write a chunk') : err;
+      }),
+    );
+    if ('grown' in r) return undefined;
+    if (r.written) direct.adopt(r.written, r.created);
+    const manifest: Manifest = { version: 1, size: r.length, sha256: r.sha256, chunks: [] };
+    const result: PutResult = { manifest, bytes: r.length, newBytes: 0, newChunks: 0 };
+    if (!r.length) return result;
+    manifest.chunks.push({ id: r.id, length: r.length });
+    // Two workers may have written the same new chunk at once: it counts once.
+    if (r.added && !this.known.has(r.id)) {
+      result.newBytes = r.added;
+      result.newChunks = 1;
+    }
+    this.known.add(r.id);
+    onBytes?.(r.length);
+    return result;
+  }
+
+  /**
+   * Writes a one-chunk stream into the new file `dest` (with its mode and times) inside a chunk
+   * worker, checked against its id like {@link getBuffer}. False when that cannot be done here
+   * (no worker pool, a bank that is not local files, a stream of several chunks or none): the
+   * caller writes the file itself.
+   * @throws CorruptData when the chunk is missing or damaged
+   */
+  async restoreFile(
+    manifest: Manifest,
+    dest: string,
+    file: { flags: string; mode: number; atime: number; mtime: number },
+  ): Promise<boolean> {
+    const direct = this.bank.direct?.();
+    if (!direct || !this.work.restoreFile || manifest.chunks.length !== 1) return false;
+    const spec = await this.ready(false);
+    const c = manifest.chunks[0]!;
+    try {
+      await this.work.restoreFile(spec, { bankDir: direct.dir, id: c.id, length: c.length, dest, ...file });
+    } catch (err) {
+      if (err instanceof ChunkUnreadable) throw new CorruptData(err.message);
+      throw err;
+    }
+    return true;
   }
 
   /** Streams a manifest's data back, checking every chunk against its id. */

@@ -3,12 +3,14 @@
  * hashes, compresses (and encrypts) chunks for the put path, and decrypts,
  * decompresses and checks them for the read path, off the main thread. It holds a hashed chunk
  * until the main thread says whether the bank needs it (`seal`) or already has it (`drop`), so a
- * duplicate chunk costs a hash, not a compression. It never touches the bank or SQLite.
+ * duplicate chunk costs a hash, not a compression. It touches the bank only to store and restore
+ * small files of a local bank (direct-files.ts), and never SQLite.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { FastCdcChunker, type FastCdcOptions } from '../dedup/fastcdc';
 import { chunkIdOf, openChunk, ownedBytes, sealChunk, type ChunkReply, type ChunkRequest } from './chunk-codec';
+import { BankFileError, restoreFile, storeFile } from './direct-files';
 
 const port = parentPort;
 if (!port) throw new Error('chunk.worker must run as a worker thread');
@@ -79,6 +81,13 @@ port.on('message', (m: ChunkRequest) => {
       case 'cut-drop':
         streams.delete(m.stream);
         break;
+      case 'store-file':
+        send({ n: m.n, stored: storeFile(m.spec, m) });
+        break;
+      case 'restore-file':
+        restoreFile(m.spec, m);
+        send({ n: m.n, done: true });
+        break;
       case 'open': {
         const out = ownedBytes(openChunk(m.spec, m.stored, m.id, m.length));
         send({ n: m.n, data: out }, out);
@@ -87,6 +96,10 @@ port.on('message', (m: ChunkRequest) => {
     }
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    send({ n: m.n, error: { name: e.name, message: e.message } });
+    const code = (e as NodeJS.ErrnoException).code;
+    send({
+      n: m.n,
+      error: { name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined, bank: e instanceof BankFileError },
+    });
   }
 });

@@ -10,6 +10,22 @@ export interface ObjectBank {
   stat(key: string): Promise<{ size: number } | undefined>;
   list(prefix: string): AsyncIterable<string>;
   delete(key: string): Promise<void>;
+  /** Present where objects are files on this machine that a chunk worker may read and write itself. */
+  direct?(): DirectFiles;
+}
+
+/**
+ * A bank's objects as local files, for chunk workers that store and restore small files without a
+ * round trip through this thread: they write an object as a temp file renamed over its target
+ * (as `put` with `deferSync` does) and report it here, so the next flush covers it.
+ */
+export interface DirectFiles {
+  /** The absolute folder of the bank; an object's file is {@link objectFile}(dir, key). */
+  readonly dir: string;
+  /** Records a file a worker wrote with deferred sync, and the first folder its mkdir created. */
+  adopt(file: string, createdDir: string | undefined): void;
+  /** A worker's failed bank read or write (its error code and message) as the bank's typed error. */
+  error(code: string | undefined, message: string, what: string): Error;
 }
 
 /** One stored stream: its chunks in order, with the whole stream's size and SHA-256. */

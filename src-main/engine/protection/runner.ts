@@ -365,6 +365,11 @@ export class ProtectionRunner {
         add(res.size, res.newBytes);
         return res;
       },
+      storeFile: async (file, size) => {
+        const res = await data.storeFile(file, size);
+        if (res) add(res.size, res.newBytes);
+        return res;
+      },
       reuse: (manifest) => {
         data.reuse(manifest);
         add(typeof manifest.size === 'number' ? manifest.size : 0, 0);

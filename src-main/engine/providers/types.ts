@@ -67,6 +67,18 @@ export interface ResourceData {
   load(manifest: JsonObject): Readable;
   /** A small stream stored by `store` read whole into memory (no stream machinery per file). */
   read(manifest: JsonObject): Promise<Buffer>;
+  /**
+   * Stores a small file (seen as `size` bytes) as `store` would, read and stored off this thread
+   * where the bank allows. Undefined when it could not, e.g. the file has grown since: store it
+   * with `store` then.
+   */
+  storeFile(file: string, size: number): Promise<{ manifest: JsonObject; size: number; newBytes: number } | undefined>;
+  /**
+   * Writes a small stream stored by `store` into the new file `dest` (opened with `flags`, given
+   * `mode` and the times in seconds) off this thread where the bank allows. False when it could
+   * not: read it with `read` and write it then.
+   */
+  restoreFile(manifest: JsonObject, dest: string, file: { flags: string; mode: number; atime: number; mtime: number }): Promise<boolean>;
   check(manifest: JsonObject): Promise<void>;
   /** Records that this checkpoint keeps using data stored by an earlier one. */
   reuse(manifest: JsonObject): void;

@@ -137,9 +137,12 @@ export const directoryProtection: ProtectionPlugin = {
       await eachFile(files, async (e) => {
         ctx.signal.throwIfAborted();
         const abs = path.join(root, e.p);
-        // A small file is read whole: one read instead of a stream, and the chunk store's short path.
-        const whole = e.size <= SMALL_FILE ? await readWhole(abs, e.size) : undefined;
-        const stored = await data.store(whole ?? createReadStream(abs, { highWaterMark: READ_SIZE }));
+        // A small file goes to a chunk worker whole, or is read whole here: one read instead of a
+        // stream, and the chunk store's short path.
+        const small = e.size <= SMALL_FILE;
+        const stored =
+          (small ? await data.storeFile(abs, e.size) : undefined) ??
+          (await data.store((small ? await readWhole(abs, e.size) : undefined) ?? createReadStream(abs, { highWaterMark: READ_SIZE })));
         e.data = stored.manifest;
         e.size = stored.size;
         bytes += e.size;
@@ -179,20 +182,22 @@ export const directoryProtection: ProtectionPlugin = {
           await fs.lutimes(abs, utimesSeconds(e), utimesSeconds(e));
         } else if (e.data) {
           const flags = overwrite ? 'w' : 'wx';
-          if (e.size <= SMALL_FILE) {
+          const when = utimesSeconds(e);
+          if (e.size > SMALL_FILE) {
+            await pipeline(data.load(e.data), createWriteStream(abs, { flags, mode: e.mode }));
+            await fs.chmod(abs, e.mode);
+            await fs.utimes(abs, when, when);
+          } else if (!(await data.restoreFile(e.data, abs, { flags, mode: e.mode, atime: when, mtime: when }))) {
+            // No chunk worker could write it: one read of its chunk, one write.
             const content = await data.read(e.data);
             const fh = await fs.open(abs, flags, e.mode);
             try {
               await fh.writeFile(content);
               await fh.chmod(e.mode);
-              await fh.utimes(utimesSeconds(e), utimesSeconds(e));
+              await fh.utimes(when, when);
             } finally {
               await fh.close();
             }
-          } else {
-            await pipeline(data.load(e.data), createWriteStream(abs, { flags, mode: e.mode }));
-            await fs.chmod(abs, e.mode);
-            await fs.utimes(abs, utimesSeconds(e), utimesSeconds(e));
           }
           ctx.progress({ items: 1, bytes: e.size });
         }
