@@ -370,3 +370,35 @@ describe('FastCDC: deduplication after an insertion', () => {
     expect(reusedBytes).toBeGreaterThan(original.length - 5 * DEFAULT_FASTCDC_OPTIONS.maxSize);
   });
 });
+
+describe('FastCDC: the WebAssembly hot loop', () => {
+  it('finds the same chunks as the JavaScript loop for every normalization level and size range', () => {
+    const random = prng(8 * 1024 * 1024 + 4321, 6);
+    const zeros = Buffer.alloc(1024 * 1024 + 5);
+    const pattern = Buffer.alloc(1024 * 1024 + 77);
+    for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 7) % 13;
+    const optionSets: FastCdcOptions[] = [
+      DEFAULT_FASTCDC_OPTIONS,
+      { minSize: 4096, avgSize: 16384, maxSize: 65535 },
+      ...([0, 1, 2, 3] as const).map((normalization) => ({ minSize: 64, avgSize: 256, maxSize: 1024, normalization })),
+      { minSize: 1_048_576, avgSize: 4_194_304, maxSize: 16_777_216 },
+    ];
+    for (const opts of optionSets) {
+      for (const buf of [random, zeros, pattern, sekien]) {
+        const js = cutpoints(buf, opts, 'js');
+        expect(js.length).toBeGreaterThan(0);
+        expect(cutpoints(buf, opts)).toEqual(js);
+      }
+    }
+  });
+
+  it('is the module gear-scan.wat assembles to (npm run build:wasm)', async () => {
+    // @ts-expect-error: a plain .mjs script without types
+    const { assemble, moduleSource } = (await import('../../../scripts/build-wasm.mjs')) as {
+      assemble: () => Promise<Buffer>;
+      moduleSource: (bytes: Buffer) => string;
+    };
+    const committed = readFileSync(join(__dirname, '..', '..', '..', 'src-main', 'banks', 'dedup', 'gear-scan-wasm.ts'), 'utf8');
+    expect(committed).toBe(moduleSource(await assemble()));
+  });
+});
