@@ -293,10 +293,12 @@ function cutHash(src: Uint8Array, start: number, cut: number, end: number, p: Pa
 
 /** Where gear-scan.wat's window starts in its memory (the gear table is below it). */
 const WASM_WINDOW = 2048;
+/** Bytes copied into gear-scan.wat's window at a time: a cut usually comes long before maxSize. */
+const WASM_SEGMENT = 256 * 1024;
 
 interface GearScan {
   scan(len: number, center: number, small: bigint, large: bigint): number;
-  memory: WebAssembly.Memory;
+  reset(): void;
   bytes: Uint8Array;
 }
 
@@ -308,29 +310,35 @@ function wasmScanner(): GearScan | null {
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(GEAR_SCAN_WASM, 'base64')));
     const memory = instance.exports.memory as WebAssembly.Memory;
+    memory.grow(Math.ceil((WASM_WINDOW + WASM_SEGMENT - memory.buffer.byteLength) / 65536));
     const table = new DataView(memory.buffer, 0, WASM_WINDOW);
     GEAR.forEach((g, i) => table.setBigUint64(i * 8, g, true));
-    gearScan = { scan: instance.exports.scan as GearScan['scan'], memory, bytes: new Uint8Array(memory.buffer) };
+    gearScan = {
+      scan: instance.exports.scan as GearScan['scan'],
+      reset: instance.exports.reset as GearScan['reset'],
+      bytes: new Uint8Array(memory.buffer),
+    };
   } catch {
     gearScan = null;
   }
   return gearScan;
 }
 
-/** {@link findCut} with the hot loop in WebAssembly: the bytes past the minimum size are copied into its window. */
+/** {@link findCut} with the hot loop in WebAssembly: the bytes past the minimum size go through its window a segment at a time. */
 function findCutWasm(w: GearScan, src: Uint8Array, start: number, end: number, p: Params): number {
   let remaining = end - start;
   if (remaining <= p.minSize) return end;
   let center = p.avgSize;
   if (remaining > p.maxSize) remaining = p.maxSize;
   else if (remaining < center) center = remaining;
-  const len = remaining - p.minSize;
-  if (w.bytes.length < WASM_WINDOW + len) {
-    w.memory.grow(Math.ceil((WASM_WINDOW + len - w.bytes.length) / 65536));
-    w.bytes = new Uint8Array(w.memory.buffer);
+  w.reset();
+  for (let pos = p.minSize; pos < remaining; pos += WASM_SEGMENT) {
+    const len = Math.min(WASM_SEGMENT, remaining - pos);
+    w.bytes.set(src.subarray(start + pos, start + pos + len), WASM_WINDOW);
+    const at = w.scan(len, Math.min(Math.max(center - pos, 0), len), p.maskS, p.maskL);
+    if (at < len) return start + pos + at;
   }
-  w.bytes.set(src.subarray(start + p.minSize, start + remaining), WASM_WINDOW);
-  return start + p.minSize + w.scan(len, center - p.minSize, p.maskS, p.maskL);
+  return start + remaining;
 }
 
 /** The next cut: in WebAssembly where it runs (several times faster), else in JavaScript. */

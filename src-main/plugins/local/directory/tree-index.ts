@@ -73,10 +73,15 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
     visited.catch(() => undefined);
     return visited;
   };
-  async function* flatten(pending: Promise<Visited>): AsyncGenerator<TreeEntry> {
-    const v = await pending;
-    if (v.entry) yield v.entry;
-    for (const child of v.children) yield* flatten(child);
+  // Depth first, each directory's entries in order, with an explicit stack: nested generators
+  // would pass every entry up through one generator per level.
+  async function* flatten(root: Promise<Visited>): AsyncGenerator<TreeEntry> {
+    const stack = [root];
+    for (let next = stack.pop(); next; next = stack.pop()) {
+      const v = await next;
+      if (v.entry) yield v.entry;
+      for (let i = v.children.length - 1; i >= 0; i--) stack.push(v.children[i]!);
+    }
   }
   try {
     yield* flatten(visit(''));
