@@ -8,6 +8,14 @@ import { validateKey } from '../keys';
  * with a dot-leading segment.
  */
 
+/**
+ * How long a read answered "no such object" waits before asking once more. Swift (and S3 through
+ * Swift's s3api) can answer 404 to a GET racing an overwrite: the object server chose the old
+ * version's file just as the new version's write removed it. Objects of a bank are not deleted
+ * while being read, so a 404 is asked again once before it counts as missing.
+ */
+export const OVERWRITE_RETRY_MS = 100;
+
 /** True for names the bank keeps for itself (a segment starting with `.`). */
 export function bookkeeping(key: string): boolean {
   return key.startsWith('.') || key.includes('/.');

@@ -1,25 +1,33 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
 import { systemClock, type Clock } from '../../engine/clock';
 import { BankError, BankNotFound } from '../errors';
 import { validateKey, validateLeaseName, validatePrefix } from '../keys';
-import { bankPrefix, bookkeeping, guardSource } from '../remote/object-names';
+import { bankPrefix, bookkeeping, guardSource, OVERWRITE_RETRY_MS } from '../remote/object-names';
 import { acquireTimedLease, type LeaseRegister } from '../remote/timed-lease';
 import type { Bank, BankLease, BankObjectStat, LeaseOptions } from '../types';
 import { isMissing, isNoBucket, mapS3Error, s3Code, s3Status } from './s3-errors';
 
 const MiB = 1024 * 1024;
+
+interface AwsSdk {
+  s3: typeof ClientS3;
+  storage: typeof LibStorage;
+}
+let sdk: AwsSdk | undefined;
+
+/** The AWS SDK, loaded with the first S3 bank: loading it takes about 0.1 s, which every start would pay. */
+function awsSdk(): AwsSdk {
+  if (!sdk) {
+    const load = createRequire(import.meta.url);
+    sdk = { s3: load('@aws-sdk/client-s3') as typeof ClientS3, storage: load('@aws-sdk/lib-storage') as typeof LibStorage };
+  }
+  return sdk;
+}
 
 export interface S3BankOptions {
   bucket: string;
@@ -45,7 +53,7 @@ export interface S3BankOptions {
   /** How long a connection may stay silent before the call fails. Default 2 minutes. */
   timeoutMs?: number;
   /** An S3 client to use instead of building one from the options above. */
-  client?: S3Client;
+  client?: ClientS3.S3Client;
 }
 
 /**
@@ -66,7 +74,7 @@ export interface S3BankOptions {
 export class S3Bank implements Bank {
   readonly bucket: string;
   private readonly prefix: string;
-  private readonly client: S3Client;
+  private readonly client: ClientS3.S3Client;
   private readonly clock: Clock;
   private readonly partSize: number;
   private bucketReady: Promise<void> | undefined;
@@ -83,7 +91,7 @@ export class S3Bank implements Bank {
     this.partSize = Math.max(5 * MiB, opts.partSizeBytes ?? 16 * MiB);
     this.client =
       opts.client ??
-      new S3Client({
+      new (awsSdk().s3.S3Client)({
         endpoint: opts.endpoint,
         region: opts.region ?? 'us-east-1',
         forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
@@ -110,10 +118,10 @@ export class S3Bank implements Bank {
   private ensureBucket(): Promise<void> {
     this.bucketReady ??= (async () => {
       try {
-        await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+        await this.client.send(new (awsSdk().s3.HeadBucketCommand)({ Bucket: this.bucket }));
       } catch (err) {
         if (s3Status(err) !== 404 && !isNoBucket(err)) throw err;
-        await this.client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((e: unknown) => {
+        await this.client.send(new (awsSdk().s3.CreateBucketCommand)({ Bucket: this.bucket })).catch((e: unknown) => {
           if (s3Code(e) !== 'BucketAlreadyOwnedByYou') throw e;
         });
       }
@@ -131,12 +139,12 @@ export class S3Bank implements Bank {
       if (Buffer.isBuffer(data)) {
         const md5 = createHash('md5').update(data).digest('base64');
         await this.client
-          .send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length, ContentMD5: md5 }))
+          .send(new (awsSdk().s3.PutObjectCommand)({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length, ContentMD5: md5 }))
           .catch((err: unknown) => Promise.reject(this.fail(err)));
         return;
       }
       const guarded = guardSource(data);
-      const upload = new Upload({
+      const upload = new (awsSdk().storage.Upload)({
         client: this.client,
         params: { Bucket: this.bucket, Key, Body: Readable.from(guarded.body, { objectMode: false }) },
         partSize: this.partSize,
@@ -156,30 +164,43 @@ export class S3Bank implements Bank {
   }
 
   async get(key: string): Promise<Buffer> {
-    const Key = this.name(key);
+    const r = await this.getObject(key);
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
       return Buffer.from(await r.Body!.transformToByteArray());
     } catch (err) {
-      throw isMissing(err) || isNoBucket(err) ? new BankNotFound(key) : this.fail(err);
+      throw this.fail(err);
     }
   }
 
   getStream(key: string): Readable {
-    return Readable.from(this.download(this.name(key), key), { objectMode: false });
+    return Readable.from(this.download(key), { objectMode: false });
   }
 
-  private async *download(Key: string, key: string): AsyncGenerator<Buffer> {
-    const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key })).catch((err: unknown) => {
-      throw isMissing(err) || isNoBucket(err) ? new BankNotFound(key) : this.fail(err);
-    });
+  private async *download(key: string): AsyncGenerator<Buffer> {
+    const r = await this.getObject(key);
     yield* r.Body as Readable as AsyncIterable<Buffer>;
+  }
+
+  /** GET of an object; "no such key" is asked once more before it counts as missing (see OVERWRITE_RETRY_MS). */
+  private async getObject(key: string): Promise<ClientS3.GetObjectCommandOutput> {
+    const Key = this.name(key);
+    const send = () => this.client.send(new (awsSdk().s3.GetObjectCommand)({ Bucket: this.bucket, Key }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        if (isNoBucket(err)) throw new BankNotFound(key);
+        if (!isMissing(err)) throw this.fail(err);
+        if (attempt > 0) throw new BankNotFound(key);
+      }
+      await sleep(OVERWRITE_RETRY_MS);
+    }
   }
 
   async stat(key: string): Promise<BankObjectStat | undefined> {
     const Key = this.name(key);
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const r = await this.client.send(new (awsSdk().s3.HeadObjectCommand)({ Bucket: this.bucket, Key }));
       return { size: r.ContentLength ?? 0 };
     } catch (err) {
       if (isMissing(err) || isNoBucket(err)) return undefined;
@@ -193,7 +214,7 @@ export class S3Bank implements Bank {
     do {
       const page = await this.client
         .send(
-          new ListObjectsV2Command({
+          new (awsSdk().s3.ListObjectsV2Command)({
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
             ContinuationToken: token,
@@ -215,7 +236,7 @@ export class S3Bank implements Bank {
 
   async delete(key: string): Promise<void> {
     const Key = this.name(key);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).catch((err: unknown) => {
+    await this.client.send(new (awsSdk().s3.DeleteObjectCommand)({ Bucket: this.bucket, Key })).catch((err: unknown) => {
       if (!isMissing(err) && !isNoBucket(err)) throw this.fail(err);
     });
   }
@@ -225,7 +246,7 @@ export class S3Bank implements Bank {
     const register: LeaseRegister = {
       read: async () => {
         try {
-          const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+          const r = await this.client.send(new (awsSdk().s3.GetObjectCommand)({ Bucket: this.bucket, Key }));
           return Buffer.from(await r.Body!.transformToByteArray());
         } catch (err) {
           if (isMissing(err) || isNoBucket(err)) return undefined;
@@ -236,7 +257,7 @@ export class S3Bank implements Bank {
         await this.ensureBucket();
         const put = (conditional: boolean): Promise<unknown> =>
           this.client.send(
-            new PutObjectCommand({
+            new (awsSdk().s3.PutObjectCommand)({
               Bucket: this.bucket,
               Key,
               Body: body,

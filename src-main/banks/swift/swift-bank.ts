@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../../engine/clock';
 import { BankError, BankFull, BankNotFound } from '../errors';
 import { validateKey, validateLeaseName, validatePrefix } from '../keys';
 import { acquireTimedLease, type LeaseRegister } from '../remote/timed-lease';
-import { bookkeeping, bankPrefix, guardSource } from '../remote/object-names';
+import { bookkeeping, bankPrefix, guardSource, OVERWRITE_RETRY_MS } from '../remote/object-names';
 import type { Bank, BankLease, BankObjectStat, LeaseOptions } from '../types';
 import type { CloudConfig } from '../../plugins/openstack/client/clouds';
 import { CloudSessionAuth } from './cloud-auth';
@@ -24,8 +24,6 @@ import {
   type SegmentBody,
 } from './large-objects';
 
-/** How long a GET answered 404 waits before asking again (see SwiftBank.get). */
-const OVERWRITE_RETRY_MS = 100;
 import { isQuotaFailure, SwiftCallError, SwiftHttp, type SwiftCall } from './swift-http';
 
 export interface SwiftBankOptions {
@@ -240,11 +238,7 @@ export class SwiftBank implements Bank {
     await this.call({ method: 'DELETE', object, expect: [204, 404] }).catch(() => undefined);
   }
 
-  /**
-   * A GET racing an overwrite can be answered 404: the object server chose the old version's file
-   * just as the new version's write removed it. Objects here are not deleted while being read, so
-   * a 404 is asked once more, shortly after, before it counts as missing.
-   */
+  /** A 404 is asked once more before it counts as missing (see OVERWRITE_RETRY_MS). */
   async get(key: string): Promise<Buffer> {
     const object = this.name(key);
     let r = await this.call({ method: 'GET', object, expect: [200, 404] });
