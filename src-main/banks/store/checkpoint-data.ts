@@ -78,6 +78,7 @@ export class CheckpointData {
       },
       restoreFile: (manifest: JsonObject, dest: string, file: { flags: string; mode: number; atime: number; mtime: number }) =>
         this.store.restoreFile(manifest as unknown as Manifest, dest, file),
+      listDir: (dir: string) => this.store.listDir(dir),
       load: (manifest: JsonObject) => this.store.get(manifest as unknown as Manifest),
       read: (manifest: JsonObject) => this.store.getBuffer(manifest as unknown as Manifest),
       /** Keeps chunks of an earlier checkpoint that this one reuses (unchanged files). */

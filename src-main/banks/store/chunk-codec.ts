@@ -92,7 +92,26 @@ export type ChunkRequest =
   /** Read a small file (at most one chunk) and store it in a local bank (direct-files.ts). */
   | ({ t: 'store-file'; n: number; spec: ChunkCodecSpec } & StoreFileRequest)
   /** Write a one-chunk stream of a local bank into a new file (direct-files.ts). */
-  | ({ t: 'restore-file'; n: number; spec: ChunkCodecSpec } & RestoreFileRequest);
+  | ({ t: 'restore-file'; n: number; spec: ChunkCodecSpec } & RestoreFileRequest)
+  /** List a directory with the lstat of each entry (direct-files.ts). */
+  | { t: 'list-dir'; n: number; dir: string };
+
+/** One entry of a directory listed by a worker: its lstat, or why it could not be read. */
+export type DirItem =
+  | {
+      name: string;
+      /** File, directory, symlink, or other (socket, FIFO, device). */
+      kind: 'f' | 'd' | 'l' | 'o';
+      /** Permission bits. */
+      mode: number;
+      /** Exact mtime in nanoseconds, decimal. */
+      mtimeNs: string;
+      size: number;
+      ino: number;
+      /** A symlink's target. */
+      target?: string;
+    }
+  | { name: string; error: { code?: string; message: string } };
 
 /** A small file to store: the walk saw it as `size` bytes. */
 export interface StoreFileRequest {
@@ -135,4 +154,5 @@ export type ChunkReply =
   | { n: number; chunks: Uint8Array[]; sha256?: string }
   | { n: number; stored: StoreFileResult }
   | { n: number; done: true }
+  | { n: number; listing: DirItem[] }
   | { n: number; error: { name: string; message: string; code?: string; bank?: boolean } };

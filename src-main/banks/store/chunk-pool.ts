@@ -12,6 +12,7 @@ import {
   type ChunkCodecSpec,
   type ChunkReply,
   type ChunkRequest,
+  type DirItem,
   type RestoreFileRequest,
   type StoreFileRequest,
   type StoreFileResult,
@@ -66,6 +67,8 @@ export interface ChunkWork {
    * @throws ChunkUnreadable for a missing or damaged chunk; the target's errors as they are.
    */
   restoreFile?(spec: ChunkCodecSpec, req: RestoreFileRequest): Promise<void>;
+  /** A directory's entries with their lstat (direct-files.ts). Absent where the work runs in this thread. */
+  listDir?(dir: string): Promise<DirItem[]>;
 }
 
 /** A chunk worker could not read or write a bank file: its errno code and message. */
@@ -244,6 +247,12 @@ export class ChunkWorkerPool implements ChunkWork {
   async restoreFile(spec: ChunkCodecSpec, req: RestoreFileRequest): Promise<void> {
     const r = await this.call(this.pick(), { t: 'restore-file', n: ++this.seq, spec, ...req });
     if (!('done' in r)) throw new Error('chunk worker: unexpected reply to restore-file');
+  }
+
+  async listDir(dir: string): Promise<DirItem[]> {
+    const r = await this.call(this.pick(), { t: 'list-dir', n: ++this.seq, dir });
+    if (!('listing' in r)) throw new Error('chunk worker: unexpected reply to list-dir');
+    return r.listing;
   }
 
   /** Stops every worker; calls in flight fail. Later calls fail too. */

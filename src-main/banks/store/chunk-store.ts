@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BankNotFound } from '../errors';
 import { BankEncryptionMismatch, hasKeyConfig, openBankKeys } from './bank-keys';
-import { chunkIdOf, chunkKey, ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
+import { chunkIdOf, chunkKey, ChunkUnreadable, type ChunkCodecSpec, type DirItem } from './chunk-codec';
 import { DEFAULT_FASTCDC_OPTIONS } from '../dedup/fastcdc';
 import { IN_THREAD, WorkerBankError, type ChunkWork, type HashedChunk } from './chunk-pool';
 import { loadPieces, storePieces } from './pieces';
@@ -361,6 +361,11 @@ export class ChunkStore {
     this.known.add(r.id);
     onBytes?.(r.length);
     return result;
+  }
+
+  /** A directory's entries with their lstat, listed by a chunk worker; undefined without a worker pool. */
+  listDir(dir: string): Promise<DirItem[]> | undefined {
+    return this.work.listDir?.(dir);
   }
 
   /**

@@ -4,13 +4,13 @@
  * decompresses and checks them for the read path, off the main thread. It holds a hashed chunk
  * until the main thread says whether the bank needs it (`seal`) or already has it (`drop`), so a
  * duplicate chunk costs a hash, not a compression. It touches the bank only to store and restore
- * small files of a local bank (direct-files.ts), and never SQLite.
+ * small files of a local bank and to list directories of a protect (direct-files.ts), and never SQLite.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { FastCdcChunker, type FastCdcOptions } from '../dedup/fastcdc';
 import { chunkIdOf, openChunk, ownedBytes, sealChunk, type ChunkReply, type ChunkRequest } from './chunk-codec';
-import { BankFileError, restoreFile, storeFile } from './direct-files';
+import { BankFileError, listDir, restoreFile, storeFile } from './direct-files';
 
 const port = parentPort;
 if (!port) throw new Error('chunk.worker must run as a worker thread');
@@ -83,6 +83,9 @@ port.on('message', (m: ChunkRequest) => {
         break;
       case 'store-file':
         send({ n: m.n, stored: storeFile(m.spec, m) });
+        break;
+      case 'list-dir':
+        send({ n: m.n, listing: listDir(m.dir) });
         break;
       case 'restore-file':
         restoreFile(m.spec, m);

@@ -1,6 +1,6 @@
 /**
- * Small files stored into and restored from a local bank inside a chunk worker, with synchronous
- * file calls: the file is read, hashed, sealed and written as a bank object in one step, and
+ * Small files stored into and restored from a local bank inside a chunk worker (and directories
+ * listed for a protect's tree walk), with synchronous file calls: the file is read, hashed, sealed and written as a bank object in one step, and
  * restored from its chunk in one step, so a tree of thousands of small files costs this thread a
  * message per file instead of a dozen asynchronous file-system calls. An object is written the
  * way LocalBank writes one with deferred sync (a temp file renamed over its target); the caller
@@ -12,9 +12,12 @@ import {
   existsSync,
   fchmodSync,
   futimesSync,
+  lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   readSync,
   renameSync,
   rmSync,
@@ -30,6 +33,7 @@ import {
   openChunk,
   sealChunk,
   type ChunkCodecSpec,
+  type DirItem,
   type RestoreFileRequest,
   type StoreFileRequest,
   type StoreFileResult,
@@ -124,4 +128,32 @@ export function restoreFile(spec: ChunkCodecSpec, req: RestoreFileRequest): void
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A directory's entries in name order, each with its lstat (and a symlink's target): one message
+ * for a whole directory instead of a file-system round trip per entry. An entry that cannot be
+ * read carries its error; a directory that cannot be listed throws.
+ */
+export function listDir(dir: string): DirItem[] {
+  return readdirSync(dir)
+    .sort()
+    .map((name): DirItem => {
+      const abs = path.join(dir, name);
+      try {
+        const st = lstatSync(abs, { bigint: true });
+        const kind = st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'o';
+        return {
+          name,
+          kind,
+          mode: Number(st.mode) & 0o7777,
+          mtimeNs: st.mtimeNs.toString(),
+          size: Number(st.size),
+          ino: Number(st.ino),
+          target: kind === 'l' ? readlinkSync(abs) : undefined,
+        };
+      } catch (err) {
+        return { name, error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err) } };
+      }
+    });
 }

@@ -114,7 +114,12 @@ export const directoryProtection: ProtectionPlugin = {
         for (const e of await readIndex(data, ctx.previous.index as JsonObject)) prev.set(e.p, e);
       }
       const entries: TreeEntry[] = [];
-      for await (const e of walkTree(root, { include: strings(ctx.parameters.include), exclude: strings(ctx.parameters.exclude) })) {
+      const walk = walkTree(root, {
+        include: strings(ctx.parameters.include),
+        exclude: strings(ctx.parameters.exclude),
+        list: (dir) => data.listDir(dir),
+      });
+      for await (const e of walk) {
         entries.push(e);
       }
       const total = entries.reduce((n, e) => n + (e.t === 'f' ? e.size : 0), 0);

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import type { DirItem } from '../../../banks/store/chunk-codec';
 import type { JsonObject } from '../../../engine/db/schema/common';
 
 /** One entry of a directory tree as a checkpoint records it. */
@@ -24,6 +25,12 @@ export interface TreeEntry {
 export interface WalkOptions {
   include?: string[];
   exclude?: string[];
+  /**
+   * Lists a directory with the lstat of every entry elsewhere (a worker thread): one round trip
+   * per directory instead of one per entry. Undefined (or no function) walks with this thread's
+   * file-system calls.
+   */
+  list?: (dir: string) => Promise<DirItem[]> | undefined;
 }
 
 /** A visited path: its entry (unless filtered out) and its children, being visited already. */
@@ -46,10 +53,52 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
   const inc = opts.include?.length ? picomatch(opts.include, { dot: true }) : undefined;
   const exc = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : undefined;
   const io = ioLimiter(WALK_AHEAD);
+  const abs = (rel: string): string => (rel ? path.join(root, rel) : root);
+  const settled = (v: Promise<Visited>): Promise<Visited> => {
+    // Awaited when the walk gets there; until then a failure must not count as unhandled.
+    v.catch(() => undefined);
+    return v;
+  };
+  /** A directory whose entries a worker lists with their lstat, one call per directory. */
+  const listed = (
+    rel: string,
+    base: Omit<TreeEntry, 't'>,
+    list: NonNullable<WalkOptions['list']>,
+    listing?: Promise<DirItem[]>,
+  ): Promise<Visited> =>
+    settled(
+      (async (): Promise<Visited> => {
+        const items = (await (listing ?? io(async () => list(abs(rel))))) ?? [];
+        const children: Promise<Visited>[] = [];
+        for (const item of items) {
+          const child = rel ? `${rel}/${item.name}` : item.name;
+          if (exc?.(child)) continue;
+          if ('error' in item) {
+            children.push(settled(Promise.reject(Object.assign(new Error(item.error.message), { code: item.error.code }))));
+            continue;
+          }
+          const b = {
+            p: child,
+            mode: item.mode,
+            mtimeMs: statsMs(BigInt(item.mtimeNs)),
+            mtimeNs: item.mtimeNs,
+            size: item.size,
+            ino: item.ino,
+          };
+          const wanted = !inc || inc(child);
+          if (item.kind === 'd') children.push(listed(child, b, list));
+          else {
+            const entry: TreeEntry | undefined =
+              !wanted || item.kind === 'o' ? undefined : item.kind === 'l' ? { ...b, t: 'l', target: item.target ?? '' } : { ...b, t: 'f' };
+            children.push(Promise.resolve({ entry, children: [] }));
+          }
+        }
+        return { entry: { ...base, t: 'd', size: 0 }, children };
+      })(),
+    );
   const visit = (rel: string): Promise<Visited> => {
     const visited = (async (): Promise<Visited> => {
-      const abs = rel ? path.join(root, rel) : root;
-      const st = await io(() => fs.lstat(abs, { bigint: true }));
+      const st = await io(() => fs.lstat(abs(rel), { bigint: true }));
       const base = {
         p: rel,
         mode: Number(st.mode) & 0o7777,
@@ -60,18 +109,19 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
       };
       const wanted = !inc || inc(rel);
       if (st.isSymbolicLink())
-        return { entry: wanted ? { ...base, t: 'l', target: await io(() => fs.readlink(abs)) } : undefined, children: [] };
+        return { entry: wanted ? { ...base, t: 'l', target: await io(() => fs.readlink(abs(rel))) } : undefined, children: [] };
       if (st.isDirectory()) {
-        const names = (await io(() => fs.readdir(abs))).sort();
+        // The root tells whether a worker lists directories: then every directory is listed there.
+        const listing = rel === '' ? opts.list?.(root) : undefined;
+        if (listing && opts.list) return listed('', base, opts.list, listing);
+        const names = (await io(() => fs.readdir(abs(rel)))).sort();
         const children = names.map((name) => (rel ? `${rel}/${name}` : name)).filter((child) => !exc?.(child));
         return { entry: { ...base, t: 'd', size: 0 }, children: children.map(visit) };
       }
       // Sockets, FIFOs and devices are not data: skipped.
       return { entry: st.isFile() && wanted ? { ...base, t: 'f' } : undefined, children: [] };
     })();
-    // Awaited when the walk gets there; until then a failure must not count as unhandled.
-    visited.catch(() => undefined);
-    return visited;
+    return settled(visited);
   };
   // Depth first, each directory's entries in order, with an explicit stack: nested generators
   // would pass every entry up through one generator per level.
