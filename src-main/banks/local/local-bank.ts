@@ -54,6 +54,9 @@ const READ_CHUNK = 256 * 1024;
  * judged by mtime, which a running put keeps fresh, so only a put stalled for `tempMaxAgeMs`
  * could lose its temp file (and then fail, never corrupt).
  */
+/** Up to this many pending files and folders, a flush syncs them one by one instead of the file system. */
+const FEW_FILES_TO_SYNC = 64;
+
 export class LocalBank implements Bank {
   /** Absolute path of the bank directory. */
   readonly dir: string;
@@ -126,7 +129,7 @@ export class LocalBank implements Bank {
   /**
    * Makes the puts made with `deferSync` durable: one `syncfs` of the bank's file system where the
    * platform has it (`sync -f`, Linux), else an fsync of each such file and of the directories
-   * that gained entries. Flushes run one after another, so a flush never returns while an earlier
+   * that gained entries; up to 64 of them are always synced one by one. Flushes run one after another, so a flush never returns while an earlier
    * one (which took the pending puts) is still syncing them. On failure the same puts stay pending
    * for the next flush. `everything` syncs the file system even with nothing pending (after
    * deletes that must be durable before what follows).
@@ -144,7 +147,11 @@ export class LocalBank implements Bank {
     this.unsynced.clear();
     this.unsyncedDirs.clear();
     try {
-      if (!(this.syncWhole && (await syncFileSystem(this.dir)))) {
+      // A few files are synced one by one: a sync of the whole file system would also wait for
+      // everything else written there (another program's gigabytes), which an unchanged
+      // re-protect writing a handful of index objects must not pay for.
+      const few = !everything && files.length + dirs.length <= FEW_FILES_TO_SYNC;
+      if (few || !(this.syncWhole && (await syncFileSystem(this.dir)))) {
         await eachLimit(files, 8, (f) => syncFile(f));
         await eachLimit(everything ? [...dirs, this.dir] : dirs, 8, (d) => syncDir(d));
       }
