@@ -39,8 +39,31 @@ export interface ProviderStore {
  * none. The stores share one chunk worker pool, which starts with the first chunk and stops
  * when the engine closes.
  */
+/** What decides whether two providers' banks are one: a local bank's folder, else the config. */
+function bankLocation(config: BankConfig, bank: Bank): string {
+  if ('dir' in bank && typeof bank.dir === 'string') return `local:${bank.dir}`;
+  const { encryption: _encryption, ...where } = config;
+  return `${config.type}:${stableJson(where)}`;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
 export class ProviderStores {
   private readonly stores = new Map<string, ProviderStore>();
+  /**
+   * Stores by bank location: providers whose banks are one (a providers.d file without a bank
+   * path has the Local Provider's) share one store, so one lock, one lease and one view of the
+   * chunks guard the bank; two stores would sweep each other's chunks away mid-protect.
+   */
+  private readonly byLocation = new Map<string, { made: ProviderStore; provider: string; encryption: string }>();
   private readonly leases = new Set<LeaseHolder>();
   private pool: ChunkWorkerPool | undefined;
 
@@ -57,8 +80,20 @@ export class ProviderStores {
     const factory = this.factories[config.type];
     if (!factory) throw new Error(`provider ${provider.definition.name}: unknown bank type '${config.type}'`);
     const bank = factory(config, this.ctx.dataDir);
-    this.pool ??= new ChunkWorkerPool({ log: this.ctx.log });
     const label = 'dir' in bank && typeof bank.dir === 'string' ? bank.dir : `${config.type} bank of provider ${provider.definition.name}`;
+    const location = bankLocation(config, bank);
+    const encryption = stableJson(config.encryption ?? null);
+    const shared = this.byLocation.get(location);
+    if (shared) {
+      if (shared.encryption !== encryption) {
+        throw new Error(
+          `providers ${shared.provider} and ${provider.definition.name} use one bank (${label}) with different encryption settings; give one of them its own bank`,
+        );
+      }
+      this.stores.set(provider.definition.id, shared.made);
+      return shared.made;
+    }
+    this.pool ??= new ChunkWorkerPool({ log: this.ctx.log });
     const store = new ChunkStore(bank, chunkCodecSpec('sha256'), {
       work: this.pool,
       label,
@@ -74,6 +109,7 @@ export class ProviderStores {
       writing: (fn) => holder.run(fn),
     };
     this.stores.set(provider.definition.id, made);
+    this.byLocation.set(location, { made, provider: provider.definition.name, encryption });
     return made;
   }
 

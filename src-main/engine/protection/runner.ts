@@ -193,7 +193,9 @@ export class ProtectionRunner {
       progress.emit();
     };
     try {
-      await sps.lock.shared(() => tps.writing(() => tps.lock.shared(work)));
+      // Providers that share a bank share its store and lock: the lock is taken once.
+      if (sps === tps) await tps.writing(() => tps.lock.shared(work));
+      else await sps.lock.shared(() => tps.writing(() => tps.lock.shared(work)));
     } catch (err) {
       await tps.writing(() => tps.lock.exclusive(() => deleteCheckpointData(tps.store, targetId))).catch(() => undefined);
       throw abort.signal.aborted ? new Error('cancelled by the user') : err;
