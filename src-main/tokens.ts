@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     token: { type: 'string' },
   });
   const [command] = args.rest;
-  const engine = createEngine({ dataDir: args.dataDir, scheduler: false });
+  const engine = createEngine({ dataDir: args.dataDir, scheduler: false, attach: true });
   try {
     if (command === 'create') {
       const role = (args.values.role as string | undefined) ?? 'member';

@@ -22,6 +22,7 @@ import { ProviderRegistry } from './providers/registry';
 import type { ProtectionPlugin, ProviderDefinition } from './providers/types';
 import { QuotaService } from './quotas/service';
 import { recoverInterrupted } from './recovery';
+import { lockDataFolder } from './engine-lock';
 import { RestoreService, VerificationService } from './restores/service';
 import { ScheduledOperationService } from './scheduled-operations/service';
 import { ServiceRegistry } from './services/service';
@@ -59,6 +60,11 @@ export interface EngineOptions {
   openstack?: { env?: NodeJS.ProcessEnv; cwd?: string; home?: string };
   /** Accept Keystone tokens of these clouds beside the engine's own (off when absent). */
   keystoneAuth?: KeystoneAuthOptions;
+  /**
+   * Opens the data folder beside the engine that has it, for tools (`tokens`): no lock, no crash
+   * repair, no scheduler. Otherwise the engine takes the data folder's lock (engine-lock.ts).
+   */
+  attach?: boolean;
 }
 
 /** The engine: typed services over one SQLite database, plus events and background jobs. */
@@ -103,7 +109,14 @@ export function createEngine(opts: EngineOptions): Engine {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLog;
-  const db = openDatabase(path.join(dataDir, 'karbor.sqlite'));
+  const lock = opts.attach ? undefined : lockDataFolder(dataDir);
+  let db: Db;
+  try {
+    db = openDatabase(path.join(dataDir, 'karbor.sqlite'));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   try {
     const protectables = new ProtectableRegistry();
     protectables.register(directoryProtectable(opts.homeDir));
@@ -145,9 +158,10 @@ export function createEngine(opts: EngineOptions): Engine {
     const checkpoints = new CheckpointService(ctx, plans, quotas, operationLogs, jobs, runner);
     const triggers = new TriggerService(ctx, { ...DEFAULT_TIME_MODEL, ...opts.timeModel });
     const services = new ServiceRegistry(ctx);
-    const recovered = recoverInterrupted(ctx, operationLogs);
+    // Attached beside a running engine, its running operations are not interrupted ones.
+    const recovered = opts.attach ? {} : recoverInterrupted(ctx, operationLogs);
     if (Object.values(recovered).some((n) => n > 0)) log.warn('repaired operations interrupted by the last shutdown', recovered);
-    services.heartbeat();
+    if (!opts.attach) services.heartbeat();
     const scheduledOperations = new ScheduledOperationService(ctx, plans, triggers);
     const scheduler = new Scheduler(
       ctx,
@@ -156,7 +170,7 @@ export function createEngine(opts: EngineOptions): Engine {
     );
     triggers.onChange = (id) => scheduler.refreshTrigger(id);
     scheduledOperations.onChange = (id) => scheduler.refresh(id);
-    if (opts.scheduler !== false) scheduler.start();
+    if (opts.scheduler !== false && !opts.attach) scheduler.start();
     return {
       dataDir,
       db,
@@ -186,10 +200,12 @@ export function createEngine(opts: EngineOptions): Engine {
         await jobs.close();
         await stores.close();
         db.$client.close();
+        lock?.release();
       },
     };
   } catch (err) {
     db.$client.close();
+    lock?.release();
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, powerMonitor, shell, Tray } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, powerMonitor, shell, Tray } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Caller, Engine } from '../engine';
@@ -66,7 +66,14 @@ export async function startDesktop(): Promise<DesktopHandle | undefined> {
   await app.whenReady();
   const dataDir = process.env.KARBOR_DATA_DIR ?? app.getPath('userData');
   // Keystone mode through KARBOR_KEYSTONE_AUTH, as in the headless mode.
-  const engine = createEngine({ dataDir, log, keystoneAuth: keystoneAuthArgs({}) });
+  let engine: Engine;
+  try {
+    engine = createEngine({ dataDir, log, keystoneAuth: keystoneAuthArgs({}) });
+  } catch (err) {
+    // Nobody reads a desktop app's stderr: another engine has the data folder, a providers.d file is bad…
+    dialog.showErrorBox('Karbor Desktop could not start', err instanceof Error ? err.message : String(err));
+    throw err;
+  }
   const server = await startServer({ engine, log, port: Number(process.env.KARBOR_PORT ?? 8799), rendererDir: false, mode: 'desktop' });
   const caller: Caller = { projectId: server.projectId, isAdmin: true };
   registerIpc(

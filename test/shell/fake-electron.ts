@@ -29,6 +29,7 @@ export interface FakeElectron {
   notifications: { title: string; body: string }[];
   powerMonitor: EventEmitter;
   shell: { openExternal(url: string): Promise<void>; opened: string[] };
+  dialog: { showErrorBox(title: string, content: string): void; shown: { title: string; content: string }[] };
   Tray: new (image: unknown) => FakeTray;
   trays: FakeTray[];
   contextBridge: { exposeInMainWorld(key: string, api: unknown): void; exposed: Map<string, unknown> };
@@ -68,6 +69,7 @@ export function makeFakeElectron(userData = os.tmpdir()): FakeElectron {
   const windows: FakeWindow[] = [];
   const trays: FakeTray[] = [];
   const notifications: { title: string; body: string }[] = [];
+  const errorBoxes: { title: string; content: string }[] = [];
   const app = Object.assign(new EventEmitter(), {
     quitCalled: 0,
     lockHeld: true,
@@ -161,6 +163,10 @@ export function makeFakeElectron(userData = os.tmpdir()): FakeElectron {
     notifications,
     powerMonitor: new EventEmitter(),
     shell: { openExternal: (u) => (opened.push(u), Promise.resolve()), opened },
+    dialog: {
+      showErrorBox: (title, content) => errorBoxes.push({ title, content }),
+      shown: errorBoxes,
+    },
     Tray: TrayImpl,
     trays,
     contextBridge: { exposeInMainWorld: (k, api) => void exposed.set(k, api), exposed },

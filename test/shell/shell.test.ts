@@ -157,3 +157,15 @@ describe('tray and notifications', () => {
     spy.mockRestore();
   });
 });
+
+describe('start', () => {
+  it('says in a dialog why it cannot start when another engine has the data folder', async () => {
+    // A second app whose single-instance lock is its own (another profile, or `serve`) on this
+    // data folder, which the running app's engine holds.
+    const { startDesktop } = await import('../../src-main/shell/app');
+    await expect(startDesktop()).rejects.toThrow(/in use by another Karbor engine/);
+    expect(electron.dialog.shown).toEqual([
+      { title: 'Karbor Desktop could not start', content: expect.stringContaining(`pid ${process.pid}`) as unknown },
+    ]);
+  });
+});
