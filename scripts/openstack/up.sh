@@ -316,6 +316,9 @@ quota_groups = -1
 quota_consistencygroups = -1
 rootwrap_config = /etc/cinder/rootwrap.conf
 report_interval = 10
+# a service counts as down only after 3 minutes without a report: on a busy 2-core machine a
+# heartbeat can come late, and the scheduler then refuses every volume or server meanwhile
+service_down_time = 180
 periodic_interval = 60
 # report the pool to the scheduler right after a start, not up to a minute later
 periodic_fuzzy_delay = 0
@@ -407,6 +410,9 @@ osapi_compute_workers = 1
 rootwrap_config = /etc/nova/rootwrap.conf
 heal_instance_info_cache_interval = -1
 report_interval = 10
+# a service counts as down only after 3 minutes without a report: on a busy 2-core machine a
+# heartbeat can come late, and the scheduler then refuses every volume or server meanwhile
+service_down_time = 180
 graceful_shutdown_timeout = 5
 [wsgi]
 api_paste_config = $ETC/nova/api-paste.ini
