@@ -159,8 +159,8 @@ if want cinder || want nova; then
 fi
 pg_url() { echo "postgresql+psycopg2://postgres@/$1?host=$PGSOCK&port=$PGPORT"; }
 pg_createdb() { # name: creates the database unless it exists
-  as_pg "$PGBIN/psql" -X -q -h "$PGSOCK" -p "$PGPORT" -U postgres -d postgres -tAc \
-    "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 \
+  [ "$(as_pg "$PGBIN/psql" -X -q -h "$PGSOCK" -p "$PGPORT" -U postgres -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ] \
     || as_pg "$PGBIN/createdb" -h "$PGSOCK" -p "$PGPORT" -U postgres "$1"; }
 
 # ---------------------------------------------------------------- keystone
@@ -644,20 +644,26 @@ if want cinder; then
   [ "$n" -ge 3 ] || { echo "cinder services not up" >&2; exit 1; }
   # The scheduler refuses every volume ("No valid backend") until cinder-volume has reported its
   # pool, which can take a periodic interval after a (re)start: wait for the pool.
+  # (The output is read whole: `| grep -q` would end the pipe early, and with pipefail the
+  # client's broken pipe would count as a failure.)
+  pool=0
   for i in $(seq 1 90); do
-    cinder get-pools 2>/dev/null | grep -q "@nfs1#" && break; sleep 2
+    pools=$(cinder get-pools 2>/dev/null || true)
+    if [[ $pools == *"@nfs1#"* ]]; then pool=1; break; fi
+    sleep 2
   done
-  cinder get-pools 2>/dev/null | grep -q "@nfs1#" \
-    || { echo "cinder scheduler never learned the nfs1 pool" >&2; exit 1; }
+  [ "$pool" = 1 ] || { echo "cinder scheduler never learned the nfs1 pool" >&2; exit 1; }
   say "cinder up ($n services, pool reported)"
 fi
 if want nova; then
   wait_http http://127.0.0.1:8778/ 60
   wait_http http://127.0.0.1:8774/ 90
+  hyp=0
   for i in $(seq 1 60); do
-    openstack hypervisor list -f value -c State 2>/dev/null | grep -q up && break; sleep 2
+    if [[ $(openstack hypervisor list -f value -c State 2>/dev/null || true) == *up* ]]; then hyp=1; break; fi
+    sleep 2
   done
-  openstack hypervisor list -f value -c State 2>/dev/null | grep -q up || { echo "nova-compute not up" >&2; exit 1; }
+  [ "$hyp" = 1 ] || { echo "nova-compute not up" >&2; exit 1; }
   say "nova up (hypervisor registered)"
   openstack flavor show m1.tiny >/dev/null 2>&1 || openstack flavor create --vcpus 1 --ram 64 --disk 1 m1.tiny >/dev/null
 fi
