@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { eventually, settleRun, startHarness, tempDir, type Harness } from '../helpers/harness';
 import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs';
 
 type Obj = Record<string, unknown>;
@@ -21,19 +21,7 @@ let h: Harness;
 let planId: string;
 let src: string;
 
-async function run(kind: 'restores' | 'verifications', body: Obj): Promise<Obj> {
-  const key = kind === 'restores' ? 'restore' : 'verification';
-  const r = await h.api<Record<string, Obj & { id: string }>>('POST', `/${kind}`, { [key]: body });
-  expect(r.status, r.text).toBe(200);
-  return eventually(
-    async () => {
-      const s = await h.api<Record<string, Obj>>('GET', `/${kind}/${r.body[key]?.id}`);
-      return s.body[key]?.status !== 'in_progress' && s.body[key];
-    },
-    `${kind} done`,
-    30_000,
-  );
-}
+const run = (kind: 'restores' | 'verifications', body: Obj): Promise<Obj> => settleRun(h, kind, body, 30_000);
 
 async function checkpoint(): Promise<Obj & { id: string; status: string }> {
   const r = await h.api<{ checkpoint: { id: string } }>('POST', `/providers/${SMALL_DISK}/checkpoints`, {

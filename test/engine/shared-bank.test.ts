@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PROVIDER_ID as LOCAL } from '../../src-main/plugins/local/provider';
-import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { eventually, settleRun, startHarness, tempDir, type Harness } from '../helpers/harness';
 import { contentTree } from '../helpers/tree';
 
 type Obj = Record<string, unknown>;
@@ -20,19 +20,7 @@ let h: Harness;
 let src: string;
 const plans: Record<string, string> = {};
 
-async function settle(kind: 'restores' | 'verifications', body: Obj): Promise<Obj> {
-  const key = kind === 'restores' ? 'restore' : 'verification';
-  const r = await h.api<Record<string, Obj & { id: string }>>('POST', `/${kind}`, { [key]: body });
-  expect(r.status, r.text).toBe(200);
-  return eventually(
-    async () => {
-      const s = await h.api<Record<string, Obj>>('GET', `/${kind}/${r.body[key]?.id}`);
-      return s.body[key]?.status !== 'in_progress' && s.body[key];
-    },
-    `${kind} done`,
-    60_000,
-  );
-}
+const settle = (kind: 'restores' | 'verifications', body: Obj): Promise<Obj> => settleRun(h, kind, body);
 
 async function startProtect(provider: string): Promise<string> {
   const r = await h.api<{ checkpoint: { id: string } }>('POST', `/providers/${provider}/checkpoints`, {

@@ -118,6 +118,30 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, wh
   }
 }
 
+/**
+ * Starts a restore or a verification over the API and waits until it leaves `in_progress`;
+ * returns its final body.
+ */
+export async function settleRun(
+  h: Harness,
+  kind: 'restores' | 'verifications',
+  body: Record<string, unknown>,
+  timeoutMs = 60_000,
+): Promise<Record<string, unknown>> {
+  const key = kind === 'restores' ? 'restore' : 'verification';
+  const r = await h.api<Record<string, Record<string, unknown> & { id: string }>>('POST', `/${kind}`, { [key]: body });
+  if (r.status !== 200) throw new Error(`POST /${kind} answered ${r.status}: ${r.text}`);
+  const id = r.body[key]?.id;
+  return eventually(
+    async () => {
+      const s = await h.api<Record<string, Record<string, unknown>>>('GET', `/${kind}/${id}`);
+      return s.body[key]?.status !== 'in_progress' && s.body[key];
+    },
+    `${kind} ${id} done`,
+    timeoutMs,
+  );
+}
+
 /** Creates a No-Op plan over one real directory through the API. */
 export async function createPlan(h: Harness, name = 'plan'): Promise<Record<string, unknown> & { id: string }> {
   const res = await h.api<{ plan: Record<string, unknown> & { id: string } }>('POST', '/plans', {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directoryId } from '../../src-main/plugins/local/directory/protectable';
-import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { eventually, settleRun, startHarness, tempDir, type Harness } from '../helpers/harness';
 
 type Obj = Record<string, unknown>;
 
@@ -41,21 +41,7 @@ async function checkpoint(planId: string): Promise<Obj & { id: string }> {
   );
 }
 
-async function run(kind: 'restores' | 'verifications', body: Obj): Promise<Obj> {
-  const api = h as Harness;
-  const key = kind === 'restores' ? 'restore' : 'verification';
-  const r = await api.api<Record<string, Obj & { id: string }>>('POST', `/${kind}`, { [key]: body });
-  expect(r.status, r.text).toBe(200);
-  const id = r.body[key]?.id as string;
-  return eventually(
-    async () => {
-      const s = await api.api<Record<string, Obj>>('GET', `/${kind}/${id}`);
-      return s.body[key]?.status !== 'in_progress' && s.body[key];
-    },
-    `${kind} done`,
-    60_000,
-  );
-}
+const run = (kind: 'restores' | 'verifications', body: Obj): Promise<Obj> => settleRun(h as Harness, kind, body);
 
 /** Every object file of a bank (leases and temp files aside) with its SHA-256. */
 function bankObjects(): Record<string, string> {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBank } from '../../src-main/banks/local/local-bank';
 import { WRITER_LEASE } from '../../src-main/engine/protection/provider-stores';
 import { LOCAL_PROVIDER_ID as LOCAL } from '../../src-main/plugins/local/provider';
-import { eventually, startHarness, tempDir, type Harness } from '../helpers/harness';
+import { eventually, settleRun, startHarness, tempDir, type Harness } from '../helpers/harness';
 
 type Obj = Record<string, unknown>;
 
@@ -84,20 +84,7 @@ async function checkpoint(planId: string): Promise<Obj & { id: string }> {
   );
 }
 
-async function run(kind: 'restores' | 'verifications', body: Obj): Promise<Obj> {
-  const key = kind === 'restores' ? 'restore' : 'verification';
-  const r = await h.api<Record<string, Obj & { id: string }>>('POST', `/${kind}`, { [key]: body });
-  expect(r.status, r.text).toBe(200);
-  const id = r.body[key]?.id as string;
-  return eventually(
-    async () => {
-      const s = await h.api<Record<string, Obj>>('GET', `/${kind}/${id}`);
-      return s.body[key]?.status !== 'in_progress' && s.body[key];
-    },
-    `${kind} done`,
-    60_000,
-  );
-}
+const run = (kind: 'restores' | 'verifications', body: Obj): Promise<Obj> => settleRun(h, kind, body);
 
 describe('Local Provider: directories', () => {
   let planId: string;
