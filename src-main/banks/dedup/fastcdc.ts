@@ -324,7 +324,10 @@ function wasmScanner(): GearScan | null {
   return gearScan;
 }
 
-/** {@link findCut} with the hot loop in WebAssembly: the bytes past the minimum size go through its window a segment at a time. */
+/**
+ * {@link findCut} with the hot loop in WebAssembly: the bytes past the minimum size go through
+ * its window a segment at a time.
+ */
 function findCutWasm(w: GearScan, src: Uint8Array, start: number, end: number, p: Params): number {
   let remaining = end - start;
   if (remaining <= p.minSize) return end;

@@ -129,10 +129,11 @@ export class LocalBank implements Bank {
   /**
    * Makes the puts made with `deferSync` durable: one `syncfs` of the bank's file system where the
    * platform has it (`sync -f`, Linux), else an fsync of each such file and of the directories
-   * that gained entries; up to 64 of them are always synced one by one. Flushes run one after another, so a flush never returns while an earlier
-   * one (which took the pending puts) is still syncing them. On failure the same puts stay pending
-   * for the next flush. `everything` syncs the file system even with nothing pending (after
-   * deletes that must be durable before what follows).
+   * that gained entries; up to 64 of them are always synced one by one. Flushes run one after
+   * another, so a flush never returns while an earlier one (which took the pending puts) is still
+   * syncing them. On failure the same puts stay pending for the next flush. `everything` syncs
+   * the file system even with nothing pending (after deletes that must be durable before what
+   * follows).
    */
   flush(opts: { everything?: boolean } = {}): Promise<void> {
     const run = this.flushing.then(() => this.flushNow(opts.everything === true));

@@ -1,8 +1,9 @@
 /**
  * Small files stored into and restored from a local bank inside a chunk worker (and directories
- * listed for a protect's tree walk), with synchronous file calls: the file is read, hashed, sealed and written as a bank object in one step, and
- * restored from its chunk in one step, so a tree of thousands of small files costs this thread a
- * message per file instead of a dozen asynchronous file-system calls. An object is written the
+ * listed for a protect's tree walk), with synchronous file calls: a file is read, hashed, sealed
+ * and written as a bank object in one step, and restored from its chunk in one step, so a tree of
+ * thousands of small files costs this thread a message per file instead of a dozen asynchronous
+ * file-system calls. An object is written the
  * way LocalBank writes one with deferred sync (a temp file renamed over its target); the caller
  * hands the new file to the bank ({@link DirectFiles.adopt}) so the next flush makes it durable.
  */
@@ -42,10 +43,7 @@ import {
 /** A failed read or write of the bank itself (not of the user's file): the caller maps it to the bank's error. */
 export class BankFileError extends Error {
   readonly code: string | undefined;
-  constructor(
-    err: unknown,
-    readonly what: string,
-  ) {
+  constructor(err: unknown) {
     super(err instanceof Error ? err.message : String(err));
     this.name = 'BankFileError';
     this.code = errnoCode(err);
@@ -108,7 +106,7 @@ export function storeFile(spec: ChunkCodecSpec, req: StoreFileRequest): StoreFil
     const created = writeObject(target, stored);
     return { id, sha256, length: data.length, added: stored.length, written: target, created };
   } catch (err) {
-    throw new BankFileError(err, `write chunk ${id}`);
+    throw new BankFileError(err);
   }
 }
 

@@ -7,6 +7,7 @@ import { LocalBank } from '../../../src-main/banks/local/local-bank';
 import { chunkCodecSpec } from '../../../src-main/banks/store/chunk-codec';
 import { ChunkWorkerPool, IN_THREAD } from '../../../src-main/banks/store/chunk-pool';
 import { ChunkStore, CorruptData, UNSYNCED_MARKER } from '../../../src-main/banks/store/chunk-store';
+import type { Manifest } from '../../../src-main/banks/store/types';
 import { tempDir } from '../../helpers/harness';
 import { mountTmpfs, unmountTmpfs } from '../../helpers/tmpfs';
 
@@ -25,6 +26,16 @@ function writeFile(dir: string, name: string, data: Buffer): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, data);
   return file;
+}
+
+/** A 3,000-byte random file stored through a worker into a new bank. */
+async function storedSmallFile(): Promise<{ data: Buffer; bank: LocalBank; store: ChunkStore; manifest: Manifest }> {
+  const data = randomBytes(3000);
+  const bank = new LocalBank(tempDir());
+  const store = new ChunkStore(bank, spec, { work: pool });
+  const stored = await store.putFile(writeFile(tempDir(), 'f', data), data.length);
+  if (!stored) throw new Error('the worker did not store the file');
+  return { data, bank, store, manifest: stored.manifest };
 }
 
 describe('small files through a chunk worker', () => {
@@ -85,11 +96,7 @@ describe('small files through a chunk worker', () => {
   });
 
   it('restores a one-chunk stream with its mode and times, never over an existing file unless asked', async () => {
-    const src = tempDir();
-    const data = randomBytes(3000);
-    const bank = new LocalBank(tempDir());
-    const store = new ChunkStore(bank, spec, { work: pool });
-    const { manifest } = (await store.putFile(writeFile(src, 'f', data), data.length))!;
+    const { data, store, manifest } = await storedSmallFile();
     const out = tempDir();
     const dest = path.join(out, 'f');
     const mtime = 1_700_000_000.5;
@@ -113,11 +120,7 @@ describe('small files through a chunk worker', () => {
   });
 
   it('a damaged or missing chunk fails the restore as corrupt data and writes nothing', async () => {
-    const src = tempDir();
-    const data = randomBytes(3000);
-    const bank = new LocalBank(tempDir());
-    const store = new ChunkStore(bank, spec, { work: pool });
-    const { manifest } = (await store.putFile(writeFile(src, 'f', data), data.length))!;
+    const { bank, store, manifest } = await storedSmallFile();
     const file = chunkFile(bank, manifest.chunks[0]!.id);
     const stored = fs.readFileSync(file);
     stored[stored.length - 1]! ^= 0xff;
