@@ -63,14 +63,19 @@ describe('refs.json in pieces', () => {
     await cp2.forResource('T#1').put('data', Readable.from([changed]));
     await cp2.commit('2026-01-02 00:00:00');
     // The two chunk lists differ in a few ids; their pieces differ in a few pieces, the rest are shared chunks.
-    const pieces = async (cp: string) =>
-      (await small.getObject<{ pieces: { chunks: { id: string }[] }[] }>(`checkpoints/${cp}/refs.json`)).pieces.map((p) => p.chunks[0]!.id);
-    const [p1, p2] = [await pieces('cp1'), await pieces('cp2')];
+    // A piece (about 8.5 KiB of JSON) may itself be stored as more than one of these small
+    // chunks: a piece is the list of all its chunk ids.
+    const pieceChunks = async (cp: string) =>
+      (await small.getObject<{ pieces: { chunks: { id: string }[] }[] }>(`checkpoints/${cp}/refs.json`)).pieces.map((p) =>
+        p.chunks.map((c) => c.id),
+      );
+    const [c1, c2] = [await pieceChunks('cp1'), await pieceChunks('cp2')];
+    const [p1, p2] = [c1.map((ids) => ids.join(',')), c2.map((ids) => ids.join(','))];
     const [r1, r2] = [
       new Set(await small.readRefs('checkpoints/cp1/refs.json')),
       new Set(await small.readRefs('checkpoints/cp2/refs.json')),
     ];
-    const pieceIds = new Set([...p1, ...p2]);
+    const pieceIds = new Set([...c1, ...c2].flat());
     const changedData = [...new Set([...r1, ...r2])].filter((id) => !pieceIds.has(id) && r1.has(id) !== r2.has(id)).length;
     const newPieces = p2.filter((id) => !p1.includes(id)).length;
     expect(p1.length).toBeGreaterThan(16);
