@@ -6,6 +6,7 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
+      externalizeDeps: { exclude: ['drizzle-orm', 'uuid', 'cron-parser', 'rrule', 'picomatch'] },
       lib: {
         entry: {
           index: resolve(__dirname, 'src-main/index.ts'),

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
-import schedule from 'node-schedule';
+import { createRequire } from 'node:module';
+import type * as NodeSchedule from 'node-schedule';
 import type { CheckpointService } from '../checkpoints/service';
 import { errorText } from '../checkpoints/service';
 import type { Caller, EngineContext } from '../context';
@@ -33,6 +34,13 @@ export interface ScheduleStatus {
 type OpRow = typeof scheduledOperations.$inferSelect;
 
 /** Ids in an operation definition were validated as strings when it was created. */
+let scheduleLib: typeof NodeSchedule | undefined;
+/** node-schedule, loaded when the scheduler first arms a timer (an engine without one never needs it). */
+function nodeSchedule(): typeof NodeSchedule {
+  scheduleLib ??= createRequire(import.meta.url)('node-schedule') as typeof NodeSchedule;
+  return scheduleLib;
+}
+
 const idOf = (v: unknown): string => (typeof v === 'string' ? v : '');
 type StateRow = typeof scheduleStates.$inferSelect;
 
@@ -45,7 +53,7 @@ type StateRow = typeof scheduleStates.$inferSelect;
  */
 export class Scheduler {
   /** One node-schedule timer per distinct next-run time: many operations firing together wake one check. */
-  private readonly timers = new Map<number, schedule.Job>();
+  private readonly timers = new Map<number, NodeSchedule.Job>();
   private readonly running = new Map<string, Promise<void>>();
   /** Runs due but held back by the concurrency limit, each with the occurrence it is for. */
   private readonly waiting: { id: string; scheduledAt: Date }[] = [];
@@ -244,7 +252,7 @@ export class Scheduler {
   private arm(at: number): void {
     if (this.stopped || this.timers.has(at)) return;
     // The timer only wakes the check; the check decides with the wall clock.
-    const job = schedule.scheduleJob(new Date(at), () => {
+    const job = nodeSchedule().scheduleJob(new Date(at), () => {
       this.timers.delete(at);
       this.check();
     });
