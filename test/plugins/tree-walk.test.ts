@@ -2,17 +2,19 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DirItem } from '../../src-main/banks/store/chunk-codec';
 import { ChunkWorkerPool } from '../../src-main/banks/store/chunk-pool';
+import { SyncWalk, type WalkBatch, type WalkFilter, type WalkFs } from '../../src-main/banks/store/walk-sync';
 import { walkTree, type TreeEntry, type WalkOptions } from '../../src-main/plugins/local/directory/tree-index';
 import { tempDir } from '../helpers/harness';
 
-// The protect's tree walk with directories listed by a chunk worker (one message per directory)
-// must give exactly what the walk with this thread's own file-system calls gives.
+// The protect's tree walk, run by a chunk worker (a batch of entries per message) and by this
+// thread, checked against the expected paths of a real tree.
 const pool = new ChunkWorkerPool({ size: 2 });
 afterAll(() => pool.close());
 
-async function walk(root: string, opts: WalkOptions): Promise<TreeEntry[]> {
+const inWorker = (root: string, filter: WalkFilter): AsyncIterable<WalkBatch> => pool.walk(root, filter);
+
+async function walk(root: string, opts: WalkOptions = {}): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   for await (const e of walkTree(root, opts)) out.push(e);
   return out;
@@ -41,53 +43,139 @@ function fixture(): string {
   return root;
 }
 
-describe('the tree walk with directories listed by a worker', () => {
+describe('the tree walk', () => {
   const root = fixture();
-  const list = (dir: string): Promise<DirItem[]> => pool.listDir(dir);
 
-  it('gives the same entries in the same order, with and without include/exclude globs', async () => {
-    for (const opts of [
-      {},
-      { exclude: ['b/skip', '**/*.log'] },
-      { include: ['**/*.txt'] },
-      { include: ['b/**'], exclude: ['b/x/y'] },
-    ] as WalkOptions[]) {
+  it('gives every path depth first in name order, in a worker and in this thread alike', async () => {
+    const all = [
+      '',
+      '.hidden',
+      '.hidden/dot',
+      'B',
+      'B/upper.txt',
+      'a.txt',
+      'b',
+      'b/skip',
+      'b/skip/inside.txt',
+      'b/x',
+      'b/x/keep.log',
+      'b/x/y',
+      'b/x/y/z',
+      'b/x/y/z/deep.bin',
+      'dangling',
+      'empty',
+      'empty-dir',
+      'link-to-dir',
+      'link-to-file',
+      'ünïcødé',
+      'ünïcødé/日本語.txt',
+    ];
+    const cases: [WalkOptions, string[]][] = [
+      [{}, all],
+      [{ exclude: ['b/skip', '**/*.log'] }, all.filter((p) => !p.startsWith('b/skip') && !p.endsWith('.log'))],
+      // include selects files and symlinks; directories are always walked
+      [
+        { include: ['**/*.txt'] },
+        [
+          '',
+          '.hidden',
+          'B',
+          'B/upper.txt',
+          'a.txt',
+          'b',
+          'b/skip',
+          'b/skip/inside.txt',
+          'b/x',
+          'b/x/y',
+          'b/x/y/z',
+          'empty-dir',
+          'ünïcødé',
+          'ünïcødé/日本語.txt',
+        ],
+      ],
+      [
+        { include: ['b/**'], exclude: ['b/x/y'] },
+        ['', '.hidden', 'B', 'b', 'b/skip', 'b/skip/inside.txt', 'b/x', 'b/x/keep.log', 'empty-dir', 'ünïcødé'],
+      ],
+    ];
+    for (const [opts, expected] of cases) {
       const here = await walk(root, opts);
-      expect(here.length).toBeGreaterThan(1);
-      expect(await walk(root, { ...opts, list })).toEqual(here);
+      expect(here.map((e) => e.p)).toEqual(expected);
+      expect(await walk(root, { ...opts, batches: inWorker })).toEqual(here);
     }
-    const all = await walk(root, { list });
-    expect(all.map((e) => e.p)).toContain('ünïcødé/日本語.txt');
-    expect(all.find((e) => e.p === 'dangling')).toMatchObject({ t: 'l', target: 'no/such/target' });
-    expect(all.find((e) => e.p === 'a.txt')).toMatchObject({ t: 'f', mode: 0o640, size: 5 });
-    expect(all.some((e) => e.p === 'fifo')).toBe(false);
-    expect(all.some((e) => e.p.startsWith('link-to-dir/'))).toBe(false);
+    const byPath = new Map((await walk(root, { batches: inWorker })).map((e) => [e.p, e]));
+    const st = fs.lstatSync(path.join(root, 'a.txt'), { bigint: true });
+    expect(byPath.get('a.txt')).toEqual({
+      p: 'a.txt',
+      t: 'f',
+      mode: 0o640,
+      size: 5,
+      ino: Number(st.ino),
+      mtimeNs: st.mtimeNs.toString(),
+      mtimeMs: fs.lstatSync(path.join(root, 'a.txt')).mtimeMs,
+    });
+    expect(byPath.get('dangling')).toMatchObject({ t: 'l', target: 'no/such/target' });
+    expect(byPath.get('link-to-dir')).toMatchObject({ t: 'l', target: path.join(root, 'b') });
+    expect(byPath.get('b/x')).toMatchObject({ t: 'd', size: 0 });
+    expect(byPath.has('fifo')).toBe(false);
   });
 
-  it('a directory that cannot be listed fails the walk when it gets there, naming it', async () => {
+  it('a tree larger than a batch comes whole and in order', async () => {
+    const big = tempDir('karbor-walk-big-');
+    const expected = [''];
+    for (let d = 0; d < 30; d++) {
+      const dir = `d${String(d).padStart(2, '0')}`;
+      fs.mkdirSync(path.join(big, dir));
+      expected.push(dir);
+      for (let f = 0; f < 110; f++) {
+        const name = `f${String(f).padStart(3, '0')}`;
+        fs.writeFileSync(path.join(big, dir, name), '');
+        expected.push(`${dir}/${name}`);
+      }
+    }
+    expect((await walk(big, { batches: inWorker })).map((e) => e.p)).toEqual(expected);
+    expect((await walk(big)).map((e) => e.p)).toEqual(expected);
+    // A walk left early is forgotten by its worker; the pool walks on.
+    for await (const e of walkTree(big, { batches: inWorker })) if (e.p === 'd01') break;
+    expect((await walk(big, { batches: inWorker })).length).toBe(expected.length);
+  });
+
+  it('a folder that cannot be listed fails the walk when it gets there, with its error', async () => {
     const r = tempDir('karbor-walk-err-');
     fs.mkdirSync(path.join(r, 'a'));
     fs.writeFileSync(path.join(r, 'a', 'f'), 'x');
     fs.mkdirSync(path.join(r, 'b'));
-    // A listing that fails for 'b' the way readdir fails on an unreadable folder (the test runs as root).
-    const failing = (dir: string): Promise<DirItem[]> =>
-      dir.endsWith(`${path.sep}b`)
-        ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${dir}'`), { code: 'EACCES' }))
-        : list(dir);
+    fs.writeFileSync(path.join(r, 'c'), 'x');
+    // readdir failing for 'b' the way it fails on an unreadable folder (the tests run as root).
+    const failing: WalkFs = {
+      readdir: (dir) => {
+        if (dir === path.join(r, 'b')) throw Object.assign(new Error(`EACCES: permission denied, scandir '${dir}'`), { code: 'EACCES' });
+        return fs.readdirSync(dir);
+      },
+      lstat: (file) => fs.lstatSync(file, { bigint: true }),
+      readlink: (file) => fs.readlinkSync(file),
+    };
+    async function* batches(root: string, filter: WalkFilter): AsyncGenerator<WalkBatch> {
+      const w = new SyncWalk(root, filter, failing);
+      for (let b = w.next(1); ; b = w.next(1)) {
+        yield b;
+        if (b.done) return;
+      }
+    }
     const seen: string[] = [];
     await expect(
       (async () => {
-        for await (const e of walkTree(r, { list: failing })) seen.push(e.p);
+        for await (const e of walkTree(r, { batches })) seen.push(e.p);
       })(),
-    ).rejects.toThrow(`scandir '${path.join(r, 'b')}'`);
+    ).rejects.toMatchObject({ code: 'EACCES', message: `EACCES: permission denied, scandir '${path.join(r, 'b')}'` });
     expect(seen).toEqual(['', 'a', 'a/f']);
     // excluded, it is never listed
-    expect((await walk(r, { list: failing, exclude: ['b'] })).map((e) => e.p)).toEqual(['', 'a', 'a/f']);
+    expect((await walk(r, { batches, exclude: ['b'] })).map((e) => e.p)).toEqual(['', 'a', 'a/f', 'c']);
   });
 
-  it('a worker lists a folder in name order; a folder that does not exist fails with its code', async () => {
-    const items = await pool.listDir(path.join(root, 'b', 'x'));
-    expect(items.map((i) => i.name)).toEqual(['keep.log', 'y']);
-    await expect(pool.listDir(path.join(root, 'no-such-dir'))).rejects.toMatchObject({ code: 'ENOENT' });
+  it('a root that does not exist fails in a worker with its code', async () => {
+    const missing = path.join(root, 'no-such-dir');
+    await expect(walk(missing, { batches: inWorker })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(walk(missing)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

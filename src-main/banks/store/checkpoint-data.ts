@@ -3,6 +3,7 @@ import type { JsonObject } from '../../engine/db/schema/common';
 import type { ResourceData, StoredStream } from '../../engine/providers/types';
 import { type ChunkStore, CorruptData } from './chunk-store';
 import type { Manifest } from './types';
+import type { WalkFilter } from './walk-sync';
 
 const resourceDir = async (store: ChunkStore, checkpointId: string, key: string): Promise<string> =>
   `checkpoints/${checkpointId}/resources/${await store.objectName(key)}`;
@@ -78,7 +79,7 @@ export class CheckpointData {
       },
       restoreFile: (manifest: JsonObject, dest: string, file: { flags: string; mode: number; atime: number; mtime: number }) =>
         this.store.restoreFile(manifest as unknown as Manifest, dest, file),
-      listDir: (dir: string) => this.store.listDir(dir),
+      walk: (root: string, filter: WalkFilter) => this.store.walk(root, filter),
       load: (manifest: JsonObject) => this.store.get(manifest as unknown as Manifest),
       read: (manifest: JsonObject) => this.store.getBuffer(manifest as unknown as Manifest),
       /** Keeps chunks of an earlier checkpoint that this one reuses (unchanged files). */

@@ -12,6 +12,7 @@ import { chunkId, type ChunkIdAlgorithm } from '../dedup/chunk-id';
 import { compressChunk, decompressChunk, DEFAULT_ZSTD_LEVEL } from '../dedup/compress';
 import type { FastCdcOptions } from '../dedup/fastcdc';
 import { keyedId, seal, unseal, type BankKeys } from './sealed';
+import type { WalkBatch, WalkFilter } from './walk-sync';
 
 export interface ChunkCodecSpec {
   /** Id hash of a plain bank (an encrypted bank uses HMAC-SHA256 whatever this says). */
@@ -93,25 +94,14 @@ export type ChunkRequest =
   | ({ t: 'store-file'; n: number; spec: ChunkCodecSpec } & StoreFileRequest)
   /** Write a one-chunk stream of a local bank into a new file (direct-files.ts). */
   | ({ t: 'restore-file'; n: number; spec: ChunkCodecSpec } & RestoreFileRequest)
-  /** List a directory with the lstat of each entry (direct-files.ts). */
-  | { t: 'list-dir'; n: number; dir: string };
-
-/** One entry of a directory listed by a worker: its lstat, or why it could not be read. */
-export type DirItem =
-  | {
-      name: string;
-      /** File, directory, symlink, or other (socket, FIFO, device). */
-      kind: 'f' | 'd' | 'l' | 'o';
-      /** Permission bits. */
-      mode: number;
-      /** Exact mtime in nanoseconds, decimal. */
-      mtimeNs: string;
-      size: number;
-      ino: number;
-      /** A symlink's target. */
-      target?: string;
-    }
-  | { name: string; error: { code?: string; message: string } };
+  /**
+   * The next batch of a tree walk (walk-sync.ts; `walk` = the number of its first request, where
+   * the walk starts), and giving one up.
+   */
+  | ({ t: 'walk'; n: number; walk: number; root: string; max: number } & WalkFilter)
+  | { t: 'walk-drop'; n: number; walk: number }
+  /** Read a chunk of a local bank and open it (direct-files.ts). */
+  | ({ t: 'read-chunk'; n: number; spec: ChunkCodecSpec } & ReadChunkRequest);
 
 /** A small file to store: the walk saw it as `size` bytes. */
 export interface StoreFileRequest {
@@ -135,6 +125,14 @@ export type StoreFileResult =
       created?: string;
     };
 
+/** A chunk to read from a local bank's folder ({@link DirectFiles}) and open. */
+export interface ReadChunkRequest {
+  bankDir: string;
+  id: string;
+  /** Its decoded length, when the manifest names it. */
+  length?: number;
+}
+
 export interface RestoreFileRequest {
   bankDir: string;
   id: string;
@@ -154,5 +152,5 @@ export type ChunkReply =
   | { n: number; chunks: Uint8Array[]; sha256?: string }
   | { n: number; stored: StoreFileResult }
   | { n: number; done: true }
-  | { n: number; listing: DirItem[] }
+  | { n: number; walked: WalkBatch }
   | { n: number; error: { name: string; message: string; code?: string; bank?: boolean } };

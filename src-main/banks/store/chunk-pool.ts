@@ -12,12 +12,16 @@ import {
   type ChunkCodecSpec,
   type ChunkReply,
   type ChunkRequest,
-  type DirItem,
+  type ReadChunkRequest,
   type RestoreFileRequest,
   type StoreFileRequest,
   type StoreFileResult,
 } from './chunk-codec';
 import startChunkWorker from './chunk.worker?nodeWorker';
+import type { WalkBatch, WalkFilter } from './walk-sync';
+
+/** Entries a worker sends per message of a tree walk. */
+const WALK_BATCH = 1024;
 
 /** A hashed chunk waiting for the store to decide whether the bank needs it. */
 export interface HashedChunk {
@@ -67,8 +71,17 @@ export interface ChunkWork {
    * @throws ChunkUnreadable for a missing or damaged chunk; the target's errors as they are.
    */
   restoreFile?(spec: ChunkCodecSpec, req: RestoreFileRequest): Promise<void>;
-  /** A directory's entries with their lstat (direct-files.ts). Absent where the work runs in this thread. */
-  listDir?(dir: string): Promise<DirItem[]>;
+  /**
+   * Walks a tree in a worker (walk-sync.ts), a batch per message, the next batch asked for while
+   * the caller takes this one. Absent where the work runs in this thread.
+   */
+  walk?(root: string, filter: WalkFilter): AsyncGenerator<WalkBatch>;
+  /**
+   * Reads a chunk of a local bank and opens it (direct-files.ts): one message instead of the
+   * file calls on this thread and the stored bytes sent across. Absent where the work runs in this thread.
+   * @throws ChunkUnreadable for a missing, unreadable or damaged chunk
+   */
+  readChunk?(spec: ChunkCodecSpec, req: ReadChunkRequest): Promise<Buffer>;
 }
 
 /** A chunk worker could not read or write a bank file: its errno code and message. */
@@ -249,10 +262,35 @@ export class ChunkWorkerPool implements ChunkWork {
     if (!('done' in r)) throw new Error('chunk worker: unexpected reply to restore-file');
   }
 
-  async listDir(dir: string): Promise<DirItem[]> {
-    const r = await this.call(this.pick(), { t: 'list-dir', n: ++this.seq, dir });
-    if (!('listing' in r)) throw new Error('chunk worker: unexpected reply to list-dir');
-    return r.listing;
+  async readChunk(spec: ChunkCodecSpec, req: ReadChunkRequest): Promise<Buffer> {
+    const r = await this.call(this.pick(), { t: 'read-chunk', n: ++this.seq, spec, ...req });
+    if (!('data' in r)) throw new Error('chunk worker: unexpected reply to read-chunk');
+    return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+  }
+
+  async *walk(root: string, filter: WalkFilter): AsyncGenerator<WalkBatch> {
+    // The walk's state lives in one worker: every batch comes from there.
+    const slot = this.pick();
+    const walk = this.seq + 1;
+    const ask = async (): Promise<WalkBatch> => {
+      const r = await this.call(slot, { t: 'walk', n: ++this.seq, walk, root, max: WALK_BATCH, ...filter });
+      if (!('walked' in r)) throw new Error('chunk worker: unexpected reply to walk');
+      return r.walked;
+    };
+    let done = false;
+    let asked: Promise<WalkBatch> | undefined = ask();
+    try {
+      while (asked) {
+        const batch: WalkBatch = await asked;
+        done = batch.done;
+        asked = done ? undefined : ask();
+        // Awaited in the next round; until then a failure must not count as unhandled.
+        asked?.catch(() => undefined);
+        yield batch;
+      }
+    } finally {
+      if (!done && !slot.dead && !this.closed) slot.worker.postMessage({ t: 'walk-drop', n: ++this.seq, walk } satisfies ChunkRequest);
+    }
   }
 
   /** Stops every worker; calls in flight fail. Later calls fail too. */

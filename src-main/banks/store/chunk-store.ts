@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BankNotFound } from '../errors';
 import { BankEncryptionMismatch, hasKeyConfig, openBankKeys } from './bank-keys';
-import { chunkIdOf, chunkKey, ChunkUnreadable, type ChunkCodecSpec, type DirItem } from './chunk-codec';
+import type { WalkBatch, WalkFilter } from './walk-sync';
+import { chunkIdOf, chunkKey, ChunkUnreadable, type ChunkCodecSpec } from './chunk-codec';
 import { DEFAULT_FASTCDC_OPTIONS } from '../dedup/fastcdc';
 import { IN_THREAD, WorkerBankError, type ChunkWork, type HashedChunk } from './chunk-pool';
 import { loadPieces, storePieces } from './pieces';
@@ -363,9 +364,9 @@ export class ChunkStore {
     return result;
   }
 
-  /** A directory's entries with their lstat, listed by a chunk worker; undefined without a worker pool. */
-  listDir(dir: string): Promise<DirItem[]> | undefined {
-    return this.work.listDir?.(dir);
+  /** A tree walked by a chunk worker, in batches (walk-sync.ts); undefined without a worker pool. */
+  walk(root: string, filter: WalkFilter): AsyncIterable<WalkBatch> | undefined {
+    return this.work.walk?.(root, filter);
   }
 
   /**
@@ -602,6 +603,15 @@ export class ChunkStore {
   }
 
   private async readChunk(spec: ChunkCodecSpec, id: string, length?: number): Promise<Buffer> {
+    const direct = this.bank.direct?.();
+    if (direct && this.work.readChunk) {
+      try {
+        return await this.work.readChunk(spec, { bankDir: direct.dir, id, length });
+      } catch (err) {
+        if (err instanceof ChunkUnreadable) throw new CorruptData(err.message);
+        throw err;
+      }
+    }
     let stored: Buffer;
     try {
       stored = await this.bank.get(chunkKey(id));

@@ -4,19 +4,22 @@
  * decompresses and checks them for the read path, off the main thread. It holds a hashed chunk
  * until the main thread says whether the bank needs it (`seal`) or already has it (`drop`), so a
  * duplicate chunk costs a hash, not a compression. It touches the bank only to store and restore
- * small files of a local bank and to list directories of a protect (direct-files.ts), and never SQLite.
+ * small files of a local bank and to read its chunks (direct-files.ts), and never SQLite. It also
+ * walks the trees a protect reads (walk-sync.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { FastCdcChunker, type FastCdcOptions } from '../dedup/fastcdc';
 import { chunkIdOf, openChunk, ownedBytes, sealChunk, type ChunkReply, type ChunkRequest } from './chunk-codec';
-import { BankFileError, listDir, restoreFile, storeFile } from './direct-files';
+import { BankFileError, readChunk, restoreFile, storeFile } from './direct-files';
+import { SyncWalk } from './walk-sync';
 
 const port = parentPort;
 if (!port) throw new Error('chunk.worker must run as a worker thread');
 
 const held = new Map<number, Uint8Array>();
 const streams = new Map<number, { chunker: FastCdcChunker; whole: Hash }>();
+const walks = new Map<number, SyncWalk>();
 
 function send(reply: ChunkReply, data?: Uint8Array): void {
   port?.postMessage(reply, data ? [data.buffer as ArrayBuffer] : []);
@@ -84,8 +87,16 @@ port.on('message', (m: ChunkRequest) => {
       case 'store-file':
         send({ n: m.n, stored: storeFile(m.spec, m) });
         break;
-      case 'list-dir':
-        send({ n: m.n, listing: listDir(m.dir) });
+      case 'walk': {
+        let w = walks.get(m.walk);
+        if (!w) walks.set(m.walk, (w = new SyncWalk(m.root, m)));
+        const walked = w.next(m.max);
+        if (walked.done) walks.delete(m.walk);
+        send({ n: m.n, walked });
+        break;
+      }
+      case 'walk-drop':
+        walks.delete(m.walk);
         break;
       case 'restore-file':
         restoreFile(m.spec, m);
@@ -93,6 +104,11 @@ port.on('message', (m: ChunkRequest) => {
         break;
       case 'open': {
         const out = ownedBytes(openChunk(m.spec, m.stored, m.id, m.length));
+        send({ n: m.n, data: out }, out);
+        break;
+      }
+      case 'read-chunk': {
+        const out = ownedBytes(readChunk(m.spec, m));
         send({ n: m.n, data: out }, out);
         break;
       }

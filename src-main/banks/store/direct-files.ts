@@ -1,11 +1,11 @@
 /**
- * Small files stored into and restored from a local bank inside a chunk worker (and directories
- * listed for a protect's tree walk), with synchronous file calls: a file is read, hashed, sealed
- * and written as a bank object in one step, and restored from its chunk in one step, so a tree of
- * thousands of small files costs this thread a message per file instead of a dozen asynchronous
- * file-system calls. An object is written the
- * way LocalBank writes one with deferred sync (a temp file renamed over its target); the caller
- * hands the new file to the bank ({@link DirectFiles.adopt}) so the next flush makes it durable.
+ * Small files stored into and restored from a local bank inside a chunk worker, with synchronous
+ * file calls: a file is read, hashed, sealed and written as a bank object in one step, and
+ * restored from its chunk in one step, so a tree of thousands of small files costs this thread a
+ * message per file instead of a dozen asynchronous file-system calls. Chunks of a local bank are
+ * read here the same way. An object is written the way LocalBank writes one with deferred sync (a
+ * temp file renamed over its target); the caller hands the new file to the bank
+ * ({@link DirectFiles.adopt}) so the next flush makes it durable.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -13,12 +13,9 @@ import {
   existsSync,
   fchmodSync,
   futimesSync,
-  lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
-  readlinkSync,
   readSync,
   renameSync,
   rmSync,
@@ -34,7 +31,7 @@ import {
   openChunk,
   sealChunk,
   type ChunkCodecSpec,
-  type DirItem,
+  type ReadChunkRequest,
   type RestoreFileRequest,
   type StoreFileRequest,
   type StoreFileResult,
@@ -110,14 +107,28 @@ export function storeFile(spec: ChunkCodecSpec, req: StoreFileRequest): StoreFil
   }
 }
 
-export function restoreFile(spec: ChunkCodecSpec, req: RestoreFileRequest): void {
+/**
+ * A chunk read from a local bank and checked against its id, in one step.
+ * @throws ChunkUnreadable when it is missing, cannot be read or is damaged
+ */
+export function readChunk(spec: ChunkCodecSpec, req: ReadChunkRequest): Buffer {
   let stored: Buffer;
   try {
     stored = readFileSync(objectFile(req.bankDir, chunkKey(req.id)));
   } catch (err) {
-    throw new ChunkUnreadable(`chunk ${req.id} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    // As LocalBank.get says it: the key, not the file's path.
+    const code = errnoCode(err);
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR'
+        ? `bank object '${chunkKey(req.id)}' does not exist`
+        : (code ?? String(err));
+    throw new ChunkUnreadable(`chunk ${req.id} cannot be read: ${why}`);
   }
-  const data = openChunk(spec, stored, req.id, req.length);
+  return openChunk(spec, stored, req.id, req.length);
+}
+
+export function restoreFile(spec: ChunkCodecSpec, req: RestoreFileRequest): void {
+  const data = readChunk(spec, req);
   const fd = openSync(req.dest, req.flags, req.mode);
   try {
     for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
@@ -126,32 +137,4 @@ export function restoreFile(spec: ChunkCodecSpec, req: RestoreFileRequest): void
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * A directory's entries in name order, each with its lstat (and a symlink's target): one message
- * for a whole directory instead of a file-system round trip per entry. An entry that cannot be
- * read carries its error; a directory that cannot be listed throws.
- */
-export function listDir(dir: string): DirItem[] {
-  return readdirSync(dir)
-    .sort()
-    .map((name): DirItem => {
-      const abs = path.join(dir, name);
-      try {
-        const st = lstatSync(abs, { bigint: true });
-        const kind = st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'o';
-        return {
-          name,
-          kind,
-          mode: Number(st.mode) & 0o7777,
-          mtimeNs: st.mtimeNs.toString(),
-          size: Number(st.size),
-          ino: Number(st.ino),
-          target: kind === 'l' ? readlinkSync(abs) : undefined,
-        };
-      } catch (err) {
-        return { name, error: { code: errnoCode(err), message: err instanceof Error ? err.message : String(err) } };
-      }
-    });
 }

@@ -2,7 +2,7 @@ import type { JsonObject } from '../db/schema/common';
 import type { RestoreAuth } from '../db/schema/restores';
 import type { Readable } from 'node:stream';
 import type { Resource } from '../protectables/types';
-import type { DirItem } from '../../banks/store/chunk-codec';
+import type { WalkBatch, WalkFilter } from '../../banks/store/walk-sync';
 
 export type JsonSchema = JsonObject;
 
@@ -82,10 +82,10 @@ export interface ResourceData {
   restoreFile(manifest: JsonObject, dest: string, file: { flags: string; mode: number; atime: number; mtime: number }): Promise<boolean>;
   check(manifest: JsonObject): Promise<void>;
   /**
-   * A directory's entries in name order, each with its lstat, listed off this thread where the
-   * engine has worker threads; undefined where it has none (list it here then).
+   * Walks a directory tree off this thread where the engine has worker threads, in batches
+   * (banks/store/walk-sync.ts); undefined where it has none (walk it here then).
    */
-  listDir(dir: string): Promise<DirItem[]> | undefined;
+  walk(root: string, filter: WalkFilter): AsyncIterable<WalkBatch> | undefined;
   /** Records that this checkpoint keeps using data stored by an earlier one. */
   reuse(manifest: JsonObject): void;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BankError, BankFull } from '../../../src-main/banks/errors';
 import { LocalBank } from '../../../src-main/banks/local/local-bank';
 import { chunkCodecSpec } from '../../../src-main/banks/store/chunk-codec';
@@ -131,6 +131,32 @@ describe('small files through a chunk worker', () => {
     fs.rmSync(file);
     await expect(store.restoreFile(manifest, path.join(out, 'b'), opts)).rejects.toThrow(/cannot be read/);
     expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('reads chunks of a local bank in a worker: the bytes stored, or corrupt data naming the chunk', async () => {
+    const { data, bank, store, manifest } = await storedSmallFile();
+    const big = randomBytes(3 * 1024 * 1024);
+    const stored = await store.putBuffer(Buffer.from(big));
+    expect(stored.manifest.chunks.length).toBeGreaterThan(1);
+    await store.flush();
+    // The worker reads the chunk files itself: none goes through the bank's get on this thread.
+    const get = vi.spyOn(bank, 'get');
+    expect(await store.getBuffer(manifest)).toEqual(data);
+    // (Buffer.equals: toEqual compares 3 MiB element by element, for seconds)
+    expect((await store.getBuffer(stored.manifest)).equals(big)).toBe(true);
+    await store.verify(stored.manifest);
+    expect(get).not.toHaveBeenCalled();
+
+    const id = manifest.chunks[0]!.id;
+    const file = chunkFile(bank, id);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    await expect(store.getBuffer(manifest)).rejects.toBeInstanceOf(CorruptData);
+    fs.rmSync(file);
+    const missing = store.getBuffer(manifest);
+    await expect(missing).rejects.toBeInstanceOf(CorruptData);
+    await expect(missing).rejects.toThrow(`chunk ${id} cannot be read: bank object 'chunks/${id.slice(0, 2)}/${id}' does not exist`);
   });
 
   it("a bank that cannot be written fails with the bank's typed error and leaves no temp file", async () => {

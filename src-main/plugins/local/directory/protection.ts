@@ -109,19 +109,23 @@ export const directoryProtection: ProtectionPlugin = {
         throw new Error(`${root}: ${err.code === 'ENOENT' ? 'no such directory' : (err.code ?? err.message)}`);
       });
       if (!st.isDirectory()) throw new Error(`${root}: not a directory`);
-      const prev = new Map<string, TreeEntry>();
-      if (ctx.previous?.index && typeof ctx.previous.index === 'object') {
-        for (const e of await readIndex(data, ctx.previous.index as JsonObject)) prev.set(e.p, e);
-      }
-      const entries: TreeEntry[] = [];
-      const walk = walkTree(root, {
-        include: strings(ctx.parameters.include),
-        exclude: strings(ctx.parameters.exclude),
-        list: (dir) => data.listDir(dir),
-      });
-      for await (const e of walk) {
-        entries.push(e);
-      }
+      const walked = async (): Promise<TreeEntry[]> => {
+        const out: TreeEntry[] = [];
+        const walk = walkTree(root, {
+          include: strings(ctx.parameters.include),
+          exclude: strings(ctx.parameters.exclude),
+          batches: (dir, filter) => data.walk(dir, filter),
+        });
+        for await (const e of walk) out.push(e);
+        return out;
+      };
+      const previous = ctx.previous?.index;
+      // The previous index loads while the tree is walked (each in a chunk worker of its own).
+      const [entries, before] = await Promise.all([
+        walked(),
+        previous && typeof previous === 'object' ? readIndex(data, previous as JsonObject) : [],
+      ]);
+      const prev = new Map(before.map((e) => [e.p, e]));
       const total = entries.reduce((n, e) => n + (e.t === 'f' ? e.size : 0), 0);
       ctx.progress({ totalBytes: total, totalItems: entries.length });
       let bytes = 0;
@@ -129,10 +133,10 @@ export const directoryProtection: ProtectionPlugin = {
       for (const e of entries) {
         if (e.t !== 'f') ctx.progress({ items: 1 });
         else {
-          const before = prev.get(e.p);
-          if (unchanged(e, before)) {
-            e.data = before.data;
-            data.reuse(before.data);
+          const was = prev.get(e.p);
+          if (unchanged(e, was)) {
+            e.data = was.data;
+            data.reuse(was.data);
             bytes += e.size;
             ctx.progress({ items: 1 });
           } else files.push(e);
