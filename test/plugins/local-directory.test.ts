@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { deserialize } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBank } from '../../src-main/banks/local/local-bank';
 import { WRITER_LEASE } from '../../src-main/engine/protection/provider-stores';
@@ -130,6 +131,45 @@ describe('Local Provider: directories', () => {
     expect(secondRes?.data_bytes).toBeGreaterThanOrEqual(treeBytes);
     expect(secondRes?.new_bytes).toBeGreaterThan(0);
     expect(secondRes?.new_bytes).toBeLessThanOrEqual(growth);
+  });
+
+  it('keeps the last index in the engine cache; a damaged cache is not trusted', async () => {
+    const caller = { projectId: h.projectId, isAdmin: true };
+    const [dir] = fs.readdirSync(path.join(h.dataDir, 'cache', LOCAL));
+    const file = path.join(h.dataDir, 'cache', LOCAL, dir!, 'tree-index.v8');
+    const latest = await checkpoint(planId);
+    expect(latest.status).toBe('available');
+    const index = h.engine.checkpoints.resources(caller, LOCAL, latest.id)[0]?.saved_info?.index as Obj;
+    const cached = fs.readFileSync(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const body = deserialize(cached.subarray(32)) as { sha256: string; entries: { p: string; data?: { chunks: { id: string }[] } }[] };
+    expect(body.sha256).toBe(index.sha256);
+    expect(body.entries.map((e) => e.p)).toContain('docs/note-7.txt');
+
+    // One hex digit of an unchanged file's chunk id, changed in the cache: trusted, the new
+    // checkpoint would name a chunk that does not exist.
+    const id = body.entries.find((e) => e.p === 'docs/note-7.txt')?.data?.chunks[0]?.id ?? '';
+    const at = cached.indexOf(id, 32, 'latin1');
+    expect(at).toBeGreaterThan(32);
+    cached[at] = cached[at] === 0x61 ? 0x62 : 0x61;
+    fs.writeFileSync(file, cached);
+    const next = await checkpoint(planId);
+    expect(next.status).toBe('available');
+    const verified = await run('verifications', { provider_id: LOCAL, checkpoint_id: next.id, parameters: {} });
+    expect(verified.status, JSON.stringify(verified)).toBe('success');
+    const target = path.join(tempDir('karbor-restore-'), 'out');
+    const res = await run('restores', {
+      provider_id: LOCAL,
+      checkpoint_id: next.id,
+      parameters: { 'Local::FS::Directory': { restore_path: target } },
+    });
+    expect(res.status, JSON.stringify(res)).toBe('success');
+    expect(snapshot(target)).toEqual(snapshot(src));
+    // ...and rewritten whole by that protect
+    expect(cached.equals(fs.readFileSync(file))).toBe(false);
+    expect((deserialize(fs.readFileSync(file).subarray(32)) as { sha256: string }).sha256).toBe(
+      (h.engine.checkpoints.resources(caller, LOCAL, next.id)[0]?.saved_info?.index as Obj).sha256,
+    );
   });
 
   it('refuses to restore into a non-empty folder unless overwrite is set', async () => {

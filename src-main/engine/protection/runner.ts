@@ -1,4 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { formatTimestamp } from '../clock';
 import type { Checkpoint } from '../checkpoints/service';
 import type { EngineContext } from '../context';
@@ -278,6 +280,7 @@ export class ProtectionRunner {
     const data = cpData?.forResource(key, undefined, signal);
     return {
       data: data && this.counted(checkpointId, key, data),
+      cacheDir: path.join(this.ctx.dataDir, 'cache', provider.definition.id, createHash('sha256').update(key).digest('hex').slice(0, 32)),
       checkpointId,
       providerId: provider.definition.id,
       resource: r,

@@ -102,6 +102,11 @@ export interface ResourceContext {
   progress(delta: ProgressDelta): void;
   /** The resource's data in the provider's bank; absent for providers without a bank (No-Op). */
   data?: ResourceData;
+  /**
+   * A folder of the engine's own for this resource in this provider (made on first write), for
+   * what can always be rebuilt from the bank: it may be missing, stale or emptied at any time.
+   */
+  cacheDir?: string;
 }
 
 export interface ProtectContext extends ResourceContext {

@@ -1,7 +1,9 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { deserialize, serialize } from 'node:v8';
 import type { JsonObject } from '../../../engine/db/schema/common';
 import type { ProtectionPlugin, ResourceData } from '../../../engine/providers/types';
 import { loadPieces, storePieces } from '../../../banks/store/pieces';
@@ -58,6 +60,47 @@ async function writeIndex(data: ResourceData, entries: TreeEntry[]): Promise<Jso
     async (json) => (await data.store(json)).manifest,
   );
   return (await data.store(Buffer.from(JSON.stringify({ pieces } satisfies IndexObject)))).manifest;
+}
+
+/**
+ * The index this engine last wrote for the resource, kept in its cache folder beside the SHA-256
+ * of the stored index object: when that is the previous checkpoint's index, the next protect takes
+ * it from here instead of reading and decoding every piece from the bank. The file starts with the
+ * SHA-256 of the rest, so a damaged cache is never trusted: an unchanged file takes its stored
+ * data from here, and a wrong chunk id would break the new checkpoint.
+ */
+interface CachedIndex {
+  sha256: string;
+  entries: TreeEntry[];
+}
+const CACHED_INDEX = 'tree-index.v8';
+
+async function cachedIndex(dir: string | undefined, manifest: JsonObject): Promise<TreeEntry[] | undefined> {
+  if (!dir || typeof manifest.sha256 !== 'string') return undefined;
+  try {
+    const file = await fs.readFile(path.join(dir, CACHED_INDEX));
+    const body = file.subarray(32);
+    if (file.length < 32 || !createHash('sha256').update(body).digest().equals(file.subarray(0, 32))) return undefined;
+    const cached = deserialize(body) as Partial<CachedIndex>;
+    return cached.sha256 === manifest.sha256 && Array.isArray(cached.entries) ? cached.entries : undefined;
+  } catch {
+    // Missing or unreadable: the bank has it.
+    return undefined;
+  }
+}
+
+/** Keeps the index just written for the next protect; a cache that cannot be written only costs that speed. */
+async function keepIndex(dir: string | undefined, manifest: JsonObject, entries: TreeEntry[]): Promise<void> {
+  if (!dir || typeof manifest.sha256 !== 'string') return;
+  const tmp = path.join(dir, `.${CACHED_INDEX}.${randomBytes(6).toString('hex')}`);
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const body = serialize({ sha256: manifest.sha256, entries } satisfies CachedIndex);
+    await fs.writeFile(tmp, Buffer.concat([createHash('sha256').update(body).digest(), body]), { mode: 0o600 });
+    await fs.rename(tmp, path.join(dir, CACHED_INDEX));
+  } catch {
+    await fs.rm(tmp, { force: true });
+  }
 }
 
 /** Reads an index written by {@link writeIndex}, or the single list of entries older checkpoints hold. */
@@ -121,10 +164,11 @@ export const directoryProtection: ProtectionPlugin = {
       };
       const previous = ctx.previous?.index;
       // The previous index loads while the tree is walked (each in a chunk worker of its own).
-      const [entries, before] = await Promise.all([
-        walked(),
-        previous && typeof previous === 'object' ? readIndex(data, previous as JsonObject) : [],
-      ]);
+      const readPrevious = async (): Promise<TreeEntry[]> => {
+        if (!previous || typeof previous !== 'object' || Array.isArray(previous)) return [];
+        return (await cachedIndex(ctx.cacheDir, previous)) ?? (await readIndex(data, previous));
+      };
+      const [entries, before] = await Promise.all([walked(), readPrevious()]);
       const prev = new Map(before.map((e) => [e.p, e]));
       const total = entries.reduce((n, e) => n + (e.t === 'f' ? e.size : 0), 0);
       ctx.progress({ totalBytes: total, totalItems: entries.length });
@@ -158,6 +202,7 @@ export const directoryProtection: ProtectionPlugin = {
         ctx.progress({ items: 1, bytes: stored.size });
       });
       const index = await writeIndex(data, entries);
+      await keepIndex(ctx.cacheDir, index, entries);
       return { root, files: entries.filter((e) => e.t === 'f').length, bytes, index };
     },
   },
