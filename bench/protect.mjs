@@ -2,7 +2,9 @@
 // out/main/engine.js) against restic, borg and `cp -a` on one data set: a copy of /usr/share plus
 // 4 × 128 MiB seeded random files. Measures first protect, unchanged re-protect, re-protect after
 // inserting 1 MiB into one random file (time and bank growth), full restore, verify, and the peak
-// RSS of each step (every step is a child process under /usr/bin/time). Run with
+// RSS of each step. Ours runs twice: `ours` is one engine process kept running between steps (as
+// the app and `serve` run it; each step's peak RSS is reset before it), `ours (cold)` starts a new
+// process per step; the other tools' steps are child processes under /usr/bin/time. Run with
 // `npm run bench:protect` (builds first). Writes bench/results/protect.json.
 //
 // BENCH_SHARE_MB caps the /usr/share copy (files in path order until the cap; default 150 MiB,
@@ -14,6 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -29,12 +32,8 @@ const STEP_TIMEOUT_MS = 60 * 60 * 1000;
 
 // ---------------------------------------------------------------- our engine, in a child process
 
-/**
- * `node protect.mjs --engine <op> <state dir> [arg]`: one step of ours in its own process, so its
- * time includes opening the engine and its peak RSS is its own. State (database, bank, plan and
- * last checkpoint ids) lives in the state dir between steps.
- */
-async function engineChild([op, state, arg]) {
+/** Our engine on `state` (database, bank, plan and last checkpoint ids live there between steps). */
+function openEngine(state) {
   const require = createRequire(import.meta.url);
   const { createEngine } = require(path.join(process.env.KARBOR_BENCH_LIB ?? path.join(HERE, '..'), 'out', 'main', 'engine.js'));
   const caller = { projectId: 'bench', isAdmin: false };
@@ -44,10 +43,10 @@ async function engineChild([op, state, arg]) {
     await engine.idle();
     for (let v = get(); ; v = get()) {
       if (v.status !== running) return v;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 5));
     }
   };
-  try {
+  const run = async (op, arg) => {
     if (op === 'protect') {
       if (!fs.existsSync(idFile('plan'))) {
         // What listing instances over the API does: the plugin names the directory and the
@@ -83,13 +82,84 @@ async function engineChild([op, state, arg]) {
       const input = { provider_id: LOCAL, checkpoint_id: fs.readFileSync(idFile('checkpoint'), 'utf8'), parameters: {} };
       if (op === 'restore') input.parameters = { [DIR_TYPE]: { restore_path: arg } };
       const svc = op === 'restore' ? engine.restores : engine.verifications;
-      const run = svc.create(caller, input);
-      const done = await waitFor(() => svc.get(caller, run.id), 'in_progress');
+      const started = svc.create(caller, input);
+      const done = await waitFor(() => svc.get(caller, started.id), 'in_progress');
       if (done.status !== 'success') throw new Error(`${op} ${done.status}: ${JSON.stringify(done.resources_reason)}`);
     } else throw new Error(`unknown op ${op}`);
+  };
+  return { run, close: () => engine.close() };
+}
+
+/**
+ * `node protect.mjs --engine <op> <state dir> [arg]`: one step of ours in its own process, so its
+ * time includes opening the engine and its peak RSS is its own.
+ */
+async function engineChild([op, state, arg]) {
+  const e = openEngine(state);
+  try {
+    await e.run(op, arg);
   } finally {
-    await engine.close();
+    await e.close();
   }
+}
+
+/** The process's peak RSS in MiB (VmHWM: every thread, workers included). */
+function peakRssMiB() {
+  const kib = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+  return Math.round(kib / 1024);
+}
+
+/**
+ * `node protect.mjs --engine-server <state dir>`: the engine opened once and kept running, the
+ * way the app and `serve` run it; steps come as JSON lines on stdin (`{"op","arg"}`) and each
+ * answers one line with its seconds and its peak RSS (the peak is reset before each step).
+ */
+async function engineServer([state]) {
+  const e = openEngine(state);
+  const lines = readline.createInterface({ input: process.stdin });
+  // Answers go to fd 3: stdout is the engine's to print on.
+  const answer = (v) => fs.writeSync(3, `${JSON.stringify(v)}\n`);
+  for await (const line of lines) {
+    const { op, arg } = JSON.parse(line);
+    if (op === 'exit') break;
+    // Writing 5 resets the peak RSS to the current RSS (proc(5), clear_refs).
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    const t0 = performance.now();
+    try {
+      await e.run(op, arg);
+      answer({ seconds: (performance.now() - t0) / 1000, rss_mib: peakRssMiB() });
+    } catch (err) {
+      answer({ error: String(err?.stack ?? err) });
+    }
+  }
+  await e.close();
+}
+
+/** The parent's side of {@link engineServer}: one step at a time. */
+function residentEngine(state) {
+  let child;
+  let replies;
+  const start = () => {
+    child = spawn(process.execPath, [SELF, '--engine-server', state], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'] });
+    replies = readline.createInterface({ input: child.stdio[3] })[Symbol.asyncIterator]();
+  };
+  const step = async (op, arg) => {
+    const t0 = performance.now();
+    child.stdin.write(`${JSON.stringify({ op, arg })}\n`);
+    const { value, done } = await replies.next();
+    if (done) throw new Error('the resident engine exited');
+    const r = JSON.parse(value);
+    if (r.error) throw new Error(`resident engine ${op}: ${r.error}`);
+    // Wall time as this process saw it (the round trip included); peak RSS as the engine saw it.
+    return { seconds: (performance.now() - t0) / 1000, rss_mib: r.rss_mib };
+  };
+  const stop = () =>
+    new Promise((resolve) => {
+      if (!child || child.exitCode !== null) return resolve();
+      child.on('close', resolve);
+      child.stdin.end(`${JSON.stringify({ op: 'exit' })}\n`);
+    });
+  return { start, step, stop };
 }
 
 // ---------------------------------------------------------------- data set
@@ -235,6 +305,8 @@ function measure(cmd, args, opts = {}) {
 /** Each tool as the same five steps over `data`, with its repository under `tmp`. */
 function tools(tmp, data) {
   const state = path.join(tmp, 'ours');
+  const coldState = path.join(tmp, 'ours-cold');
+  const resident = residentEngine(state);
   const resticEnv = {
     RESTIC_REPOSITORY: path.join(tmp, 'restic'),
     RESTIC_PASSWORD: 'bench',
@@ -247,13 +319,27 @@ function tools(tmp, data) {
   };
   let archive = 0;
   return {
+    // The engine kept running between steps, as the app and `serve` run it.
     ours: {
       repo: path.join(state, 'engine', 'bank'),
-      init: async () => fs.mkdirSync(state, { recursive: true }),
-      protect: () => measure(process.execPath, [SELF, '--engine', 'protect', state, data]),
-      restore: (target) => measure(process.execPath, [SELF, '--engine', 'restore', state, target]),
+      init: async () => {
+        fs.mkdirSync(state, { recursive: true });
+        resident.start();
+      },
+      protect: () => resident.step('protect', data),
+      restore: (target) => resident.step('restore', target),
       restored: (target) => target,
-      verify: () => measure(process.execPath, [SELF, '--engine', 'verify', state]),
+      verify: () => resident.step('verify'),
+      close: () => resident.stop(),
+    },
+    // Each step a new process, opening the engine first (a script or CLI run).
+    'ours (cold)': {
+      repo: path.join(coldState, 'engine', 'bank'),
+      init: async () => fs.mkdirSync(coldState, { recursive: true }),
+      protect: () => measure(process.execPath, [SELF, '--engine', 'protect', coldState, data]),
+      restore: (target) => measure(process.execPath, [SELF, '--engine', 'restore', coldState, target]),
+      restored: (target) => target,
+      verify: () => measure(process.execPath, [SELF, '--engine', 'verify', coldState]),
     },
     restic: {
       repo: resticEnv.RESTIC_REPOSITORY,
@@ -332,7 +418,7 @@ async function main() {
       if (bytes) out.mib_per_s = round(bytes / MIB / m.seconds, 1);
       if (name.includes('protect')) out.growth_bytes = repoBytes(all[tool].repo) - repo0;
       res[tool][name] = out;
-      console.log(`${tool.padEnd(7)} ${name.padEnd(18)} ${JSON.stringify(out)}`);
+      console.log(`${tool.padEnd(11)} ${name.padEnd(18)} ${JSON.stringify(out)}`);
     };
     for (const t of Object.values(all)) await t.init();
     for (const name of Object.keys(all)) await step('first_protect', name, () => all[name].protect(), stats.bytes);
@@ -354,7 +440,8 @@ async function main() {
       }
       fs.rmSync(target, { recursive: true, force: true });
     }
-    for (const name of ['ours', 'restic', 'borg']) await step('verify', name, () => all[name].verify(), after.bytes);
+    for (const name of ['ours', 'ours (cold)', 'restic', 'borg']) await step('verify', name, () => all[name].verify(), after.bytes);
+    await all.ours.close();
     for (const name of Object.keys(all)) {
       res[name].bank_bytes = repoBytes(all[name].repo);
       res[name].peak_rss_mib = Math.max(...Object.values(res[name]).map((v) => v?.rss_mib ?? 0));
@@ -401,8 +488,8 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--engine') {
-  engineChild(process.argv.slice(3)).then(
+if (process.argv[2] === '--engine' || process.argv[2] === '--engine-server') {
+  (process.argv[2] === '--engine' ? engineChild : engineServer)(process.argv.slice(3)).then(
     () => process.exit(0),
     (err) => {
       console.error(err);
