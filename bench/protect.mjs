@@ -413,6 +413,9 @@ async function main() {
     const res = Object.fromEntries(Object.keys(all).map((k) => [k, {}]));
     const step = async (name, tool, fn, bytes) => {
       const repo0 = fs.existsSync(all[tool].repo) ? repoBytes(all[tool].repo) : 0;
+      // Every step starts with nothing left to write back: the data set just made, or the last
+      // tool's repository, would otherwise be flushed to disk during the next tool's step.
+      execFileSync('sync');
       const m = await fn();
       const out = { seconds: round(m.seconds), rss_mib: m.rss_mib };
       if (bytes) out.mib_per_s = round(bytes / MIB / m.seconds, 1);
