@@ -137,6 +137,8 @@ export interface ChunkWorkerPoolOptions {
   log?: Logger;
   /** Starts one worker; the default runs chunk.worker.ts (bundled beside the engine by electron-vite). */
   spawn?: () => Worker;
+  /** A worker with no work and no state for this long stops, giving its memory back (default 30 s). */
+  idleMs?: number;
 }
 
 interface Call {
@@ -149,6 +151,10 @@ interface Slot {
   calls: Map<number, Call>;
   /** Streams being cut here (their chunker state lives in this worker). */
   streams: number;
+  /** Other state this worker keeps for the caller: hashed chunks awaiting seal or drop, tree walks. */
+  held: number;
+  /** Stops the worker once it has had nothing to do for the pool's idle time. */
+  idle?: NodeJS.Timeout;
   dead?: Error;
 }
 
@@ -156,7 +162,8 @@ interface Slot {
  * A small pool of chunk workers shared by every chunk store of an engine, so heavy data work
  * (hashing, zstd, AES-GCM) runs beside the main thread, which keeps serving the API and is the
  * only one to write SQLite. Workers start on first use, up to `size`; each is unref'd while it has
- * nothing to do, so an idle pool never keeps the process alive. A worker that dies fails only the
+ * nothing to do, so an idle pool never keeps the process alive, and stops after `idleMs` without
+ * work, so an engine between protects holds no worker's memory. A worker that dies fails only the
  * calls it had (with {@link ChunkWorkerCrashed}); the next call starts a fresh one.
  */
 export class ChunkWorkerPool implements ChunkWork {
@@ -166,12 +173,14 @@ export class ChunkWorkerPool implements ChunkWork {
   private readonly spawn: () => Worker;
   private seq = 0;
   private closed = false;
+  private readonly idleMs: number;
 
   constructor(private readonly opts: ChunkWorkerPoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? Math.min(os.availableParallelism(), 4));
     // Two per worker: one being worked on, one queued, so a worker never waits for the main thread.
     this.parallelism = 2 * this.size;
     this.spawn = opts.spawn ?? (() => startChunkWorker({ name: 'karbor-chunk-worker' }));
+    this.idleMs = opts.idleMs ?? 30_000;
   }
 
   /** Workers running now (they start on demand). */
@@ -187,11 +196,13 @@ export class ChunkWorkerPool implements ChunkWork {
     if (!('id' in reply)) throw new Error('chunk worker: unexpected reply to hash');
     const id = reply.id;
     let state: 'held' | 'sealed' | 'dropped' = 'held';
+    slot.held++;
     return {
       id,
       seal: async () => {
         if (state !== 'held') throw new Error(`chunk ${id} was already ${state}`);
         state = 'sealed';
+        slot.held--;
         const r = await this.call(slot, { t: 'seal', n: ++this.seq, ticket, spec, id });
         if (!('data' in r)) throw new Error('chunk worker: unexpected reply to seal');
         return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
@@ -199,7 +210,9 @@ export class ChunkWorkerPool implements ChunkWork {
       drop: () => {
         if (state !== 'held') return;
         state = 'dropped';
+        slot.held--;
         if (!slot.dead && !this.closed) slot.worker.postMessage({ t: 'drop', n: ++this.seq, ticket } satisfies ChunkRequest);
+        this.settle(slot);
       },
     };
   }
@@ -221,6 +234,7 @@ export class ChunkWorkerPool implements ChunkWork {
       if (!open) return;
       open = false;
       slot.streams--;
+      this.settle(slot);
     };
     const buffers = (chunks: Uint8Array[]): Buffer[] => chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
     return {
@@ -271,6 +285,7 @@ export class ChunkWorkerPool implements ChunkWork {
   async *walk(root: string, filter: WalkFilter): AsyncGenerator<WalkBatch> {
     // The walk's state lives in one worker: every batch comes from there.
     const slot = this.pick();
+    slot.held++;
     const walk = this.seq + 1;
     const ask = async (): Promise<WalkBatch> => {
       const r = await this.call(slot, { t: 'walk', n: ++this.seq, walk, root, max: WALK_BATCH, ...filter });
@@ -290,6 +305,8 @@ export class ChunkWorkerPool implements ChunkWork {
       }
     } finally {
       if (!done && !slot.dead && !this.closed) slot.worker.postMessage({ t: 'walk-drop', n: ++this.seq, walk } satisfies ChunkRequest);
+      slot.held--;
+      this.settle(slot);
     }
   }
 
@@ -328,12 +345,15 @@ export class ChunkWorkerPool implements ChunkWork {
   private start(): Slot {
     const worker = this.spawn();
     worker.unref();
-    const slot: Slot = { worker, calls: new Map(), streams: 0 };
+    const slot: Slot = { worker, calls: new Map(), streams: 0, held: 0 };
     worker.on('message', (reply: ChunkReply) => {
       const call = slot.calls.get(reply.n);
       if (!call) return;
       slot.calls.delete(reply.n);
-      if (slot.calls.size === 0) worker.unref();
+      if (slot.calls.size === 0) {
+        worker.unref();
+        this.settle(slot);
+      }
       if ('error' in reply) call.reject(workerError(reply.error));
       else call.resolve(reply);
     });
@@ -343,9 +363,23 @@ export class ChunkWorkerPool implements ChunkWork {
     return slot;
   }
 
+  /** Arms the idle stop of a worker that has no work and holds nothing; a new call disarms it. */
+  private settle(slot: Slot): void {
+    clearTimeout(slot.idle);
+    slot.idle = undefined;
+    if (slot.dead || this.closed || slot.calls.size || slot.streams || slot.held) return;
+    slot.idle = setTimeout(() => {
+      // Out of the pool first, so no call picks it while it stops.
+      this.kill(slot, new Error('the chunk worker stopped after its idle time'));
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idle.unref();
+  }
+
   /** Marks a worker dead and fails what it had. */
   private kill(slot: Slot, err: Error): void {
     if (slot.dead) return;
+    clearTimeout(slot.idle);
     slot.dead = err;
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
@@ -357,6 +391,8 @@ export class ChunkWorkerPool implements ChunkWork {
   private call(slot: Slot, msg: ChunkRequest, transfer: ArrayBuffer[] = []): Promise<ChunkReply> {
     if (slot.dead) return Promise.reject(slot.dead);
     if (this.closed) return Promise.reject(new Error('the chunk worker pool was closed'));
+    clearTimeout(slot.idle);
+    slot.idle = undefined;
     return new Promise<ChunkReply>((resolve, reject) => {
       slot.calls.set(msg.n, { resolve, reject });
       // Referenced while it has work, so a script awaiting only chunk work is not cut short.

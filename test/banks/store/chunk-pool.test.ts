@@ -30,10 +30,11 @@ const SEKIEN_16K = [
 ];
 
 /** Workers started by a pool, each with its exit awaited. */
-function watchedPool(opts: { size?: number; onPost?: (w: Worker, m: ChunkRequest) => void } = {}) {
+function watchedPool(opts: { size?: number; idleMs?: number; onPost?: (w: Worker, m: ChunkRequest) => void } = {}) {
   const started: { worker: Worker; exited: Promise<unknown> }[] = [];
   const pool = new ChunkWorkerPool({
     size: opts.size,
+    idleMs: opts.idleMs,
     spawn: () => {
       const worker = startChunkWorker();
       started.push({ worker, exited: once(worker, 'exit') });
@@ -170,6 +171,36 @@ describe('chunk worker pool', () => {
     const again = await cp.forResource('Test::Disk#1').put('data', pieces(randomBytes(2 << 20)));
     expect(again.size).toBe(2 << 20);
     expect(started.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a worker stops after its idle time, never while it holds a chunk or a stream; the next call starts one', async () => {
+    const { pool, started } = watchedPool({ size: 1, idleMs: 100 });
+    pools.push(pool);
+    const spec = chunkCodecSpec('sha256');
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const data = randomBytes(100_000);
+    // A hashed chunk waits in the worker for its seal: the worker stays.
+    const held = await pool.hash(spec, Buffer.from(data));
+    const cutter = pool.cutter(BANK_CHUNKING);
+    await cutter.push(randomBytes(1000));
+    await sleep(300);
+    expect(pool.running).toBe(1);
+    const sealed = await held.seal();
+    expect(await pool.open(spec, sealed, held.id)).toEqual(data);
+    // An open stream keeps it too.
+    await sleep(300);
+    expect(pool.running).toBe(1);
+    expect((await cutter.finish()).chunks.length).toBe(1);
+    await sleep(300);
+    expect(pool.running).toBe(0);
+    await started[0]!.exited;
+    // The next call starts a fresh worker.
+    const again = await pool.hash(spec, Buffer.from(data));
+    expect(again.id).toBe(held.id);
+    again.drop();
+    expect(started).toHaveLength(2);
+    await sleep(300);
+    expect(pool.running).toBe(0);
   });
 
   it('close() stops every worker; later work fails', async () => {
