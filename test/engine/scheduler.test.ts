@@ -99,6 +99,53 @@ describe('scheduler with an injected clock', () => {
     expect(view.last_run).toMatchObject({ status: 'available', checkpoint_id: cps[0]?.id });
   });
 
+  it('a first start over operations made at different times on one trigger gives each its own missed runs', async () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock('2026-01-01T00:10:00Z');
+    // Made by an engine without the scheduler (a tool), at different times, nothing recorded.
+    const maker = createEngine({ dataDir, clock, scheduler: false });
+    const { plan, trigger, op: a } = setup(maker, { format: 'crontab', pattern: '0 * * * *', window: 3600 });
+    const make = (at: string) => {
+      clock.set(at);
+      return maker.scheduledOperations.create(caller, {
+        name: `op ${at}`,
+        operation_type: 'protect',
+        trigger_id: trigger.id,
+        operation_definition: { provider_id: NOOP, plan_id: plan.id },
+      });
+    };
+    const b = make('2026-01-01T02:30:00Z');
+    const c = make('2026-01-01T03:20:00Z');
+    // made before the first, evaluated after it
+    const d = make('2026-01-01T00:05:00Z');
+    await maker.close();
+    const db = new Database(path.join(dataDir, 'karbor.sqlite'));
+    db.prepare('DELETE FROM schedule_states').run();
+    db.close();
+
+    clock.set('2026-01-01T03:30:00Z');
+    const e = open(clock, dataDir);
+    await settle(e);
+    const ran = (id: string) =>
+      e.checkpoints
+        .list(caller, NOOP, { plan_id: plan.id })
+        .filter((cp) => cp.extra_info?.scheduled_operation_id === id)
+        .map((cp) => cp.extra_info?.scheduled_at);
+    const dropped = (id: string) =>
+      logs(e, id, 'dropped')
+        .map((l) => l.extra_info?.scheduled_at)
+        .sort();
+    for (const op of [a, d]) {
+      expect(ran(op.id)).toEqual(['2026-01-01T03:00:00.000Z']);
+      expect(dropped(op.id)).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z']);
+    }
+    expect(ran(b.id)).toEqual(['2026-01-01T03:00:00.000Z']);
+    expect(dropped(b.id)).toEqual([]);
+    expect(ran(c.id)).toEqual([]);
+    expect(dropped(c.id)).toEqual([]);
+    for (const op of [a, b, c, d]) expect(e.scheduledOperations.get(caller, op.id).next_run_at).toBe('2026-01-01T04:00:00.000Z');
+  });
+
   it('drops every missed run once the window has passed, and runs none', async () => {
     const clock = new ManualClock('2026-01-01T00:10:00Z');
     const e = open(clock);

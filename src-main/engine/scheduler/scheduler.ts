@@ -62,6 +62,12 @@ export class Scheduler {
   private started = false;
   /** Per check: each trigger's next occurrence after now, shared by all its operations. */
   private readonly nextFromNow = new Map<string, number | null>();
+  /**
+   * Per check, per trigger: spans [from, at) in which the next occurrence is `at` (null: none).
+   * Operations made together were handled up to instants close to each other (their creation), so
+   * a first start after thousands were made works each occurrence out once, not once per operation.
+   */
+  private readonly nextAfterCache = new Map<string, { from: number; at: number | null }[]>();
   private preload?: { triggers: Map<string, typeof triggers.$inferSelect>; next: Map<string, string | null> };
   private stopped = false;
 
@@ -106,6 +112,7 @@ export class Scheduler {
     if (this.stopped) return;
     const wanted = new Set<number>();
     this.nextFromNow.clear();
+    this.nextAfterCache.clear();
     // Loaded once per check: a query per operation would dominate with thousands of them.
     this.preload = {
       triggers: new Map(
@@ -155,6 +162,7 @@ export class Scheduler {
       return;
     }
     this.nextFromNow.clear();
+    this.nextAfterCache.clear();
     const next = this.evaluate(op);
     if (next) this.arm(next.getTime());
   }
@@ -227,7 +235,7 @@ export class Scheduler {
     const st = this.state(op);
     let cursor = new Date(st.lastHandledAt);
     const due: Date[] = [];
-    for (let t = time.next(cursor); t && t <= now; t = time.next(t)) {
+    for (let t = this.nextAfter(key, time, cursor); t && t <= now; t = this.nextAfter(key, time, t)) {
       due.push(t);
       // A schedule far behind (months asleep) is summed up, not walked forever.
       if (due.length > 10_000) break;
@@ -241,12 +249,34 @@ export class Scheduler {
       this.ctx.db.update(scheduleStates).set({ lastHandledAt: latest.toISOString() }).where(eq(scheduleStates.operationId, op.id)).run();
       if (inWindow) this.enqueue(op.id, latest);
     }
-    const next = time.next(new Date(Math.max(cursor.getTime(), now.getTime())));
+    // After now: the trigger's next occurrence this check already knows, unless now has passed it.
+    const next =
+      cursor.getTime() <= now.getTime() && (upcoming === null || upcoming > now.getTime())
+        ? upcoming === null
+          ? undefined
+          : new Date(upcoming)
+        : this.nextAfter(key, time, new Date(Math.max(cursor.getTime(), now.getTime())));
     const nextIso = next ? next.toISOString() : null;
     if (nextIso !== st.nextRunAt) {
       this.ctx.db.update(scheduleStates).set({ nextRunAt: nextIso }).where(eq(scheduleStates.operationId, op.id)).run();
     }
     return next;
+  }
+
+  /** The trigger's next occurrence after `after`: no occurrence lies between the two. */
+  private nextAfter(key: string, time: TimeTrigger, after: Date): Date | undefined {
+    const t = after.getTime();
+    let spans = this.nextAfterCache.get(key);
+    if (!spans) this.nextAfterCache.set(key, (spans = []));
+    let span = spans.find((s) => s.from <= t && (s.at === null || t < s.at));
+    if (!span) {
+      const at = time.next(after)?.getTime() ?? null;
+      // Widens the span that ends at the same occurrence, or starts one.
+      span = spans.find((s) => s.at === at);
+      if (span) span.from = Math.min(span.from, t);
+      else spans.push((span = { from: t, at }));
+    }
+    return span.at === null ? undefined : new Date(span.at);
   }
 
   private arm(at: number): void {
