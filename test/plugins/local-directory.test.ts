@@ -87,6 +87,18 @@ async function checkpoint(planId: string): Promise<Obj & { id: string }> {
 
 const run = (kind: 'restores' | 'verifications', body: Obj): Promise<Obj> => settleRun(h, kind, body);
 
+/** Restores the checkpoint into a new folder and compares it with the source tree, file by file. */
+async function expectRestoresSource(checkpointId: string): Promise<void> {
+  const target = path.join(tempDir('karbor-restore-'), 'out');
+  const res = await run('restores', {
+    provider_id: LOCAL,
+    checkpoint_id: checkpointId,
+    parameters: { 'Local::FS::Directory': { restore_path: target } },
+  });
+  expect(res.status, JSON.stringify(res)).toBe('success');
+  expect(snapshot(target)).toEqual(snapshot(src));
+}
+
 describe('Local Provider: directories', () => {
   let planId: string;
   let first: Obj & { id: string };
@@ -101,14 +113,7 @@ describe('Local Provider: directories', () => {
     first = await checkpoint(planId);
     expect(first.status).toBe('available');
     fs.rmSync(path.join(src, 'skip.tmp'));
-    const target = path.join(tempDir('karbor-restore-'), 'out');
-    const res = await run('restores', {
-      provider_id: LOCAL,
-      checkpoint_id: first.id,
-      parameters: { 'Local::FS::Directory': { restore_path: target } },
-    });
-    expect(res.status, JSON.stringify(res)).toBe('success');
-    expect(snapshot(target)).toEqual(snapshot(src));
+    await expectRestoresSource(first.id);
   });
 
   it('stores only what changed the second time', async () => {
@@ -157,14 +162,7 @@ describe('Local Provider: directories', () => {
     expect(next.status).toBe('available');
     const verified = await run('verifications', { provider_id: LOCAL, checkpoint_id: next.id, parameters: {} });
     expect(verified.status, JSON.stringify(verified)).toBe('success');
-    const target = path.join(tempDir('karbor-restore-'), 'out');
-    const res = await run('restores', {
-      provider_id: LOCAL,
-      checkpoint_id: next.id,
-      parameters: { 'Local::FS::Directory': { restore_path: target } },
-    });
-    expect(res.status, JSON.stringify(res)).toBe('success');
-    expect(snapshot(target)).toEqual(snapshot(src));
+    await expectRestoresSource(next.id);
     // ...and rewritten whole by that protect
     expect(cached.equals(fs.readFileSync(file))).toBe(false);
     expect((deserialize(fs.readFileSync(file).subarray(32)) as { sha256: string }).sha256).toBe(

@@ -70,33 +70,13 @@ describe('the tree walk', () => {
       'ünïcødé',
       'ünïcødé/日本語.txt',
     ];
+    const dirs = new Set(['', '.hidden', 'B', 'b', 'b/skip', 'b/x', 'b/x/y', 'b/x/y/z', 'empty-dir', 'ünïcødé']);
     const cases: [WalkOptions, string[]][] = [
       [{}, all],
       [{ exclude: ['b/skip', '**/*.log'] }, all.filter((p) => !p.startsWith('b/skip') && !p.endsWith('.log'))],
       // include selects files and symlinks; directories are always walked
-      [
-        { include: ['**/*.txt'] },
-        [
-          '',
-          '.hidden',
-          'B',
-          'B/upper.txt',
-          'a.txt',
-          'b',
-          'b/skip',
-          'b/skip/inside.txt',
-          'b/x',
-          'b/x/y',
-          'b/x/y/z',
-          'empty-dir',
-          'ünïcødé',
-          'ünïcødé/日本語.txt',
-        ],
-      ],
-      [
-        { include: ['b/**'], exclude: ['b/x/y'] },
-        ['', '.hidden', 'B', 'b', 'b/skip', 'b/skip/inside.txt', 'b/x', 'b/x/keep.log', 'empty-dir', 'ünïcødé'],
-      ],
+      [{ include: ['**/*.txt'] }, all.filter((p) => dirs.has(p) || p.endsWith('.txt'))],
+      [{ include: ['b/**'], exclude: ['b/x/y'] }, all.filter((p) => (dirs.has(p) || p.startsWith('b/')) && !p.startsWith('b/x/y'))],
     ];
     for (const [opts, expected] of cases) {
       const here = await walk(root, opts);
