@@ -33,7 +33,6 @@ export interface ScheduleStatus {
 
 type OpRow = typeof scheduledOperations.$inferSelect;
 
-/** Ids in an operation definition were validated as strings when it was created. */
 let scheduleLib: typeof NodeSchedule | undefined;
 /** node-schedule, loaded when the scheduler first arms a timer (an engine without one never needs it). */
 function nodeSchedule(): typeof NodeSchedule {
@@ -41,6 +40,7 @@ function nodeSchedule(): typeof NodeSchedule {
   return scheduleLib;
 }
 
+/** Ids in an operation definition were validated as strings when it was created. */
 const idOf = (v: unknown): string => (typeof v === 'string' ? v : '');
 type StateRow = typeof scheduleStates.$inferSelect;
 
@@ -60,11 +60,10 @@ export class Scheduler {
   private interval?: NodeJS.Timeout;
   /** Engines opened only to read or change data (tools) never start the scheduler. */
   private started = false;
-  /** Per check: each trigger's next occurrence after now, shared by all its operations. */
-  private readonly nextFromNow = new Map<string, number | null>();
   /**
-   * Per check, per trigger: spans [from, at) in which the next occurrence is `at` (null: none).
-   * Operations made together were handled up to instants close to each other (their creation), so
+   * Per check, per trigger: spans [from, at) in which the next occurrence is `at` (null: none),
+   * sorted and disjoint. The operations of a trigger share its next occurrence after now, and
+   * operations made together were handled up to instants close to each other (their creation), so
    * a first start after thousands were made works each occurrence out once, not once per operation.
    */
   private readonly nextAfterCache = new Map<string, { from: number; at: number | null }[]>();
@@ -111,7 +110,6 @@ export class Scheduler {
   check(): void {
     if (this.stopped) return;
     const wanted = new Set<number>();
-    this.nextFromNow.clear();
     this.nextAfterCache.clear();
     // Loaded once per check: a query per operation would dominate with thousands of them.
     this.preload = {
@@ -161,7 +159,6 @@ export class Scheduler {
       if (op) this.ctx.db.update(scheduleStates).set({ nextRunAt: null }).where(eq(scheduleStates.operationId, op.id)).run();
       return;
     }
-    this.nextFromNow.clear();
     this.nextAfterCache.clear();
     const next = this.evaluate(op);
     if (next) this.arm(next.getTime());
@@ -220,11 +217,7 @@ export class Scheduler {
     const time: TimeTrigger = this.deps.triggers.timeTrigger({ properties: trig.properties });
     const now = this.ctx.clock.now();
     const key = `${trig.id}|${trig.updatedAt ?? ''}`;
-    let upcoming = this.nextFromNow.get(key);
-    if (upcoming === undefined) {
-      upcoming = time.next(now)?.getTime() ?? null;
-      this.nextFromNow.set(key, upcoming);
-    }
+    const upcoming = this.nextAfter(key, time, now)?.getTime() ?? null;
     // Fast path: the recorded next run is the trigger's next occurrence, so nothing came due
     // (and the clock did not go back). Thousands of operations then cost a lookup each.
     const known = this.preload
@@ -249,13 +242,7 @@ export class Scheduler {
       this.ctx.db.update(scheduleStates).set({ lastHandledAt: latest.toISOString() }).where(eq(scheduleStates.operationId, op.id)).run();
       if (inWindow) this.enqueue(op.id, latest);
     }
-    // After now: the trigger's next occurrence this check already knows, unless now has passed it.
-    const next =
-      cursor.getTime() <= now.getTime() && (upcoming === null || upcoming > now.getTime())
-        ? upcoming === null
-          ? undefined
-          : new Date(upcoming)
-        : this.nextAfter(key, time, new Date(Math.max(cursor.getTime(), now.getTime())));
+    const next = this.nextAfter(key, time, new Date(Math.max(cursor.getTime(), now.getTime())));
     const nextIso = next ? next.toISOString() : null;
     if (nextIso !== st.nextRunAt) {
       this.ctx.db.update(scheduleStates).set({ nextRunAt: nextIso }).where(eq(scheduleStates.operationId, op.id)).run();
@@ -268,15 +255,23 @@ export class Scheduler {
     const t = after.getTime();
     let spans = this.nextAfterCache.get(key);
     if (!spans) this.nextAfterCache.set(key, (spans = []));
-    let span = spans.find((s) => s.from <= t && (s.at === null || t < s.at));
-    if (!span) {
-      const at = time.next(after)?.getTime() ?? null;
-      // Widens the span that ends at the same occurrence, or starts one.
-      span = spans.find((s) => s.at === at);
-      if (span) span.from = Math.min(span.from, t);
-      else spans.push((span = { from: t, at }));
+    // The last span starting at or before t (binary search: a schedule far behind walks thousands).
+    let lo = 0;
+    let hi = spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((spans[mid] as { from: number }).from <= t) lo = mid + 1;
+      else hi = mid;
     }
-    return span.at === null ? undefined : new Date(span.at);
+    const before = spans[lo - 1];
+    if (before && (before.at === null || t < before.at)) return before.at === null ? undefined : new Date(before.at);
+    const at = time.next(after)?.getTime() ?? null;
+    // No occurrence lies in (t, at): a span starting inside it must end at the same occurrence,
+    // and is widened to start at t; otherwise t starts a span of its own.
+    const following = spans[lo];
+    if (following && following.at === at) following.from = t;
+    else spans.splice(lo, 0, { from: t, at });
+    return at === null ? undefined : new Date(at);
   }
 
   private arm(at: number): void {
